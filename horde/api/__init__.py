@@ -1,0 +1,44 @@
+"""The HTTP API: a flask-restx Api on /api whose namespaces depend on the mode."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_restx import Api
+
+from horde import __version__
+from horde.api import errors as api_errors
+from horde.api.common import status, users
+from horde.modes import Mode
+from horde.settings import Settings
+
+API_VERSION = "2.5"
+
+COMMON_NAMESPACES = (users.ns, status.ns)
+
+
+def mode_namespaces(mode: Mode) -> tuple:
+    if mode is Mode.IMAGE:
+        from horde.api.image import NAMESPACES
+    else:
+        from horde.api.text import NAMESPACES
+    return NAMESPACES
+
+
+def install(app: Flask, settings: Settings) -> Api:
+    blueprint = Blueprint("api", __name__, url_prefix="/api")
+    api = Api(
+        blueprint,
+        version=API_VERSION,
+        title=f"{settings.name} API",
+        description=(
+            f"{settings.name} serves {settings.mode.description} through the AI Horde API v2. "
+            f"Horde server version {__version__}."
+        ),
+        doc="/",
+        catch_all_404s=False,
+    )
+    for namespace in COMMON_NAMESPACES + mode_namespaces(settings.mode):
+        api.add_namespace(namespace, path="/v2")
+    api_errors.install(app, api, settings.mode)
+    app.register_blueprint(blueprint)
+    return api

@@ -1,0 +1,43 @@
+"""Per-request access to the application's services and the caller's identity."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from sqlalchemy.orm import Session
+
+from horde.domain import accounts
+from horde.api.validation import missing_header
+from horde.models import User
+from horde.services import Services
+
+APIKEY_HELP = "The API Key corresponding to a registered user."
+
+
+def services() -> Services:
+    return current_app.extensions["horde"]
+
+
+def session() -> Session:
+    return services().db.session()
+
+
+def client_ip() -> str:
+    return request.remote_addr or "0.0.0.0"
+
+
+def client_agent() -> str:
+    return request.headers.get("Client-Agent", "unknown:0:unknown")[:1000]
+
+
+def caller(required: bool = True) -> User | None:
+    """The user of the `apikey` header. Missing: a validation error when required."""
+    if "caller" in g:
+        return g.caller
+    api_key = request.headers.get("apikey")
+    if not api_key:
+        if required:
+            raise missing_header("apikey", APIKEY_HELP)
+        return None
+    user = accounts.find_by_api_key(session(), services().hasher, api_key)
+    g.caller = user
+    return user

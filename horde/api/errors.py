@@ -1,0 +1,88 @@
+"""The one place where errors become HTTP responses: always JSON `{"message", "rc"}`.
+
+The exception classes themselves live in `horde.domain.errors` (domain code raises them
+and must not import the web layer); this module maps them, Werkzeug's HTTP errors and
+unexpected exceptions to JSON bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from horde.domain import errors
+from horde.modes import Mode, mode_owning_path
+
+log = logging.getLogger(__name__)
+
+# Werkzeug statuses → our rc (those without a horde-specific meaning).
+_HTTP_RC = {
+    400: errors.BadRequest,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    413: errors.PayloadTooLarge,
+    429: errors.RateLimited,
+}
+
+
+def json_response(body: dict, status: int, headers: dict | None = None) -> Response:
+    response = Response(json.dumps(body) + "\n", status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _from_http(exc: HTTPException, served: Mode) -> errors.HordeError:
+    status = exc.code or 500
+    if status == 404:
+        owner = mode_owning_path(request.path)
+        if owner is not None and owner is not served:
+            return errors.ModeNotServed(
+                f"This horde serves {served.description} ({served.value} mode); "
+                f"{owner.value} routes such as {request.path} are not available here."
+            )
+        return errors.NotFound()
+    if status == 429:
+        return errors.RateLimited(f"Rate limit exceeded: {exc.description}")
+    if status == 400 and "could not understand" in (exc.description or ""):
+        return errors.MalformedJSON()
+    cls = _HTTP_RC.get(status)
+    if cls is None:
+        err = errors.HordeError(exc.description or exc.name)
+        err.status, err.rc = status, exc.name.replace(" ", "")
+        return err
+    return cls(exc.description if status not in (404, 405) else None)
+
+
+def render(exc: Exception, served: Mode) -> Response:
+    headers: dict = {}
+    if isinstance(exc, errors.HordeError):
+        err = exc
+    elif isinstance(exc, HTTPException):
+        err = _from_http(exc, served)
+        if exc.response is not None:  # e.g. flask-limiter's Retry-After
+            headers = {k: v for k, v in exc.response.headers.items() if k.lower() not in ("content-type", "content-length")}
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        err = errors.HordeError()
+    return json_response(err.body(), err.status, headers)
+
+
+def install(app: Flask, api, served: Mode) -> None:
+    """Route every error, inside and outside the flask-restx API, to `render`."""
+
+    def handler(exc: Exception):
+        return render(exc, served)
+
+    app.register_error_handler(HTTPException, handler)
+    app.register_error_handler(Exception, handler)
+
+    @api.errorhandler(Exception)
+    def _restx_handler(exc: Exception):
+        response = render(exc, served)
+        return response.get_json(), response.status_code, dict(response.headers)

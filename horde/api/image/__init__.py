@@ -1,0 +1,3 @@
+"""Image-mode namespaces (the "Stable Horde")."""
+
+NAMESPACES: tuple = ()

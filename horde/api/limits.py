@@ -1,0 +1,84 @@
+"""Rate limits (spec/api.md §8), in one table, applied with flask-limiter.
+
+The default is 90 per minute per client IP, counted per route. Routes listed here replace
+the default with their own limits and keys. Counters live in Redis when configured, so
+all server processes share them; in memory otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, request
+from flask_limiter import Limiter
+
+from horde.settings import Settings
+
+DEFAULT_LIMIT = "90 per minute"
+
+
+def ip_key() -> str:
+    return request.remote_addr or "0.0.0.0"
+
+
+def ip_method_path_key() -> str:
+    return f"{ip_key()}|{request.method}|{request.path}"
+
+
+def apikey_method_path_key() -> str:
+    key = request.headers.get("apikey", "")
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}|{request.method}|{request.path}"
+
+
+# endpoint -> [(limit, key function)]; limits apply to every method of the route.
+ROUTE_LIMITS: dict[str, list[tuple[str, object]]] = {
+    "users_list": [("90 per minute", ip_key)],
+    "user_single": [("60 per minute", ip_method_path_key)],
+    "horde_modes": [("30 per minute", ip_key)],
+    "image_async": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key), ("2 per second", apikey_method_path_key)],
+    "image_check": [("10 per second", ip_method_path_key)],
+    "image_status": [("10 per minute", ip_method_path_key)],
+    "image_pop": [("60 per second", ip_key)],
+    "image_submit": [("60 per second", ip_key)],
+    "text_async": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key), ("2 per second", apikey_method_path_key)],
+    "text_status": [("60 per minute", ip_method_path_key)],
+    "text_pop": [("60 per second", ip_key)],
+    "text_submit": [("60 per second", ip_key)],
+}
+EXEMPT = ("heartbeat", "upload_result", "download_result")
+
+
+def install(app: Flask, settings: Settings) -> Limiter:
+    storage = settings.redis_url or "memory://"
+    limiter = Limiter(
+        key_func=ip_key,
+        app=app,
+        default_limits=[DEFAULT_LIMIT],
+        storage_uri=storage,
+        storage_options={"socket_connect_timeout": 2} if settings.redis_url else {},
+        headers_enabled=True,
+        enabled=settings.rate_limits,
+        key_prefix=f"horde:{settings.mode.value}:limits",
+        swallow_errors=True,  # a Redis hiccup must not take the API down
+    )
+    for endpoint, limits in ROUTE_LIMITS.items():
+        endpoint = _registered(app, endpoint)
+        if endpoint is None:
+            continue
+        view = app.view_functions[endpoint]
+        for limit, key_func in limits:
+            view = limiter.limit(limit, key_func=key_func, override_defaults=True)(view)
+        app.view_functions[endpoint] = view
+    for endpoint in EXEMPT:
+        endpoint = _registered(app, endpoint)
+        if endpoint is not None:
+            app.view_functions[endpoint] = limiter.exempt(app.view_functions[endpoint])
+    return limiter
+
+
+def _registered(app: Flask, endpoint: str) -> str | None:
+    """API endpoints carry their blueprint's prefix; plain routes do not."""
+    for name in (f"api.{endpoint}", endpoint):
+        if name in app.view_functions:
+            return name
+    return None

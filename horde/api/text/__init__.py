@@ -1,0 +1,3 @@
+"""Text-mode namespaces (the "KoboldAI Horde")."""
+
+NAMESPACES: tuple = ()

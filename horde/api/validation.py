@@ -1,0 +1,98 @@
+"""Request bodies: parse JSON, validate against the route's flask-restx model.
+
+The model is the same one Swagger documents. Its JSON schema is compiled once (flask-restx
+would rebuild a validator per request) and errors come back as
+`{"message": "Input payload validation failed", "rc": ..., "errors": {field: detail}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_restx import Model, fields
+from jsonschema import Draft4Validator
+
+from horde.domain import errors
+
+_validators: dict[int, Draft4Validator] = {}
+
+
+def _nested_models(model: Model, found: dict[str, Model]) -> None:
+    for field in model.values():
+        inner = field
+        while isinstance(inner, fields.List):
+            inner = inner.container
+        if isinstance(inner, fields.Nested):
+            nested = inner.nested
+            if nested.name not in found:
+                found[nested.name] = nested
+                _nested_models(nested, found)
+
+
+def _validator(model: Model) -> Draft4Validator:
+    key = id(model)
+    validator = _validators.get(key)
+    if validator is None:
+        nested: dict[str, Model] = {}
+        _nested_models(model, nested)
+        schema = dict(model.__schema__)
+        schema["type"] = "object"
+        schema["definitions"] = {name: m.__schema__ for name, m in nested.items()}
+        validator = Draft4Validator(schema)
+        _validators[key] = validator
+    return validator
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def json_body() -> dict:
+    """The request's JSON object ({} for an empty body)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    data = request.get_json(force=True, silent=True)
+    if data is None:
+        raise errors.MalformedJSON()
+    if not isinstance(data, dict):
+        raise errors.ValidationFailed(errors={"": "The request body must be a JSON object."})
+    if _contains_nul(data):
+        raise errors.NulByteInPayload()
+    return data
+
+
+def body(model: Model) -> dict:
+    """The JSON body, validated against `model` (unknown extra keys are allowed)."""
+    data = json_body()
+    found: dict[str, str] = {}
+    for error in _validator(model).iter_errors(data):
+        path = ".".join(str(p) for p in error.path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = f"{path}.{missing}" if path else missing
+        found.setdefault(path, error.message)
+    if found:
+        raise errors.ValidationFailed(errors=found)
+    return data
+
+
+def missing_header(name: str, help_text: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(errors={name: f"{help_text} Missing required parameter in the HTTP headers"})
+
+
+def query_int(name: str, default: int) -> int:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.ValidationFailed(errors={name: f"invalid literal for int() with base 10: '{value}'"}) from None

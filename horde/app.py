@@ -1,0 +1,139 @@
+"""create_app(settings): the one place where the parts are wired together."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from flask import Flask, jsonify, request
+from flask_cors import CORS
+from flask_migrate import Migrate
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from horde import __version__
+from horde.api import API_VERSION
+from horde.api import install as install_api
+from horde.api import limits
+from horde.cache import make_cache
+from horde.db import Database
+from horde.domain.accounts import KeyHasher
+from horde.services import Services
+from horde.settings import DEV_SECRET_KEY, Settings
+
+log = logging.getLogger(__name__)
+
+# spec/api.md §1.2: what browser clients on other origins may send.
+CORS_ALLOW_HEADERS = [
+    "Accept",
+    "Content-Type",
+    "Content-Length",
+    "Accept-Encoding",
+    "X-CSRF-Token",
+    "apikey",
+    "Client-Agent",
+    "X-Fields",
+    "X-Forwarded-For",
+    "Proxied-For",
+    "Proxy-Authorization",
+]
+CORS_METHODS = ["POST", "GET", "OPTIONS", "PUT", "DELETE", "PATCH"]
+
+migrate = Migrate(directory=str(__import__("pathlib").Path(__file__).resolve().parent.parent / "migrations"))
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    if settings.secret_key == DEV_SECRET_KEY and not settings.development:
+        log.warning("HORDE_SECRET_KEY is not set: API keys are hashed with the development secret")
+
+    app = Flask("horde")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RESTX_ERROR_404_HELP=False,
+        RESTX_MASK_SWAGGER=False,
+        PROPAGATE_EXCEPTIONS=False,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.development,
+    )
+    # One proxy hop in front of us (a load balancer): trust its X-Forwarded-For.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    db = Database(settings.effective_database_url)
+    cache = make_cache(settings.redis_url, prefix=f"horde:{settings.mode.value}:")
+    app.extensions["horde"] = Services(settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key))
+    migrate.init_app(app, db)
+
+    CORS(
+        app,
+        resources={r"/*": {"origins": "*"}},
+        methods=CORS_METHODS,
+        allow_headers=CORS_ALLOW_HEADERS,
+        send_wildcard=True,
+        vary_header=False,
+    )
+    install_api(app, settings)
+    _install_service_info(app, settings)
+    app.extensions["horde_limiter"] = limits.install(app, settings)
+
+    node = f"{socket.gethostname()}:{settings.port}:{__version__}"
+
+    allow_methods = ", ".join(CORS_METHODS)
+    allow_headers = ", ".join(CORS_ALLOW_HEADERS)
+
+    @app.after_request
+    def _common_headers(response):
+        # flask-cors answers preflights; the header values are the exact ones browser
+        # clients of the public horde see, on every response (spec/api.md §1.2).
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = allow_methods
+        response.headers["Access-Control-Allow-Headers"] = allow_headers
+        response.headers["Horde-Node"] = node
+        if request.method == "OPTIONS" and not response.get_data():
+            response.set_data("{}\n")
+            response.mimetype = "application/json"
+        return response
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        db.remove()
+
+    return app
+
+
+def _install_service_info(app: Flask, settings: Settings) -> None:
+    @app.get("/.well-known/serviceinfo")
+    def service_info():
+        base = settings.effective_public_url
+        return jsonify(
+            {
+                "version": "0.2",
+                "software": {
+                    "name": "Horde",
+                    "version": __version__,
+                    "repository": "https://github.com/horde-server/horde",
+                    "homepage": base,
+                    "logo": f"{base}/static/logo.png",
+                },
+                "api": {
+                    "aihorde": {
+                        "name": "AI Horde API",
+                        "version": API_VERSION,
+                        "base_url": f"{base}/api/v2",
+                        "rel_url": "/api/v2",
+                        "documentation": f"{base}/api",
+                    }
+                },
+            }
+        )
+
+    @app.get("/")
+    def index():
+        return jsonify(
+            {
+                "message": f"{settings.name}: {settings.mode.description} through the AI Horde API v2.",
+                "api": f"{settings.effective_public_url}/api/",
+            }
+        )

@@ -1,0 +1,189 @@
+"""API keys, user lookup and creation, roles, and kudos movements on a user's balance."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.orm import Session
+
+from horde.domain import errors
+from horde.models import ANONYMOUS_USER_ID, KudosEvent, User
+
+ANONYMOUS_API_KEY = "0000000000"
+API_KEY_LENGTH = 22
+USERNAME_MAX = 30
+_USERNAME_BAD = re.compile(r"[<>#\x00-\x1f]")
+
+# Lowest balance a movement can leave (spec/behaviour.md §2.1).
+FLOOR_ANONYMOUS = -50
+FLOOR_PSEUDONYMOUS = 14
+FLOOR_OAUTH = 25
+
+KUDOS_BUCKETS = ("accumulated", "gifted", "donated", "admin", "received", "recurring", "awarded", "styled")
+
+
+@dataclass(frozen=True)
+class KeyHasher:
+    """Keyed hash of API keys: the database never holds a usable key."""
+
+    secret: str
+
+    def hash(self, api_key: str) -> str:
+        return hmac.new(self.secret.encode(), api_key.encode(), hashlib.sha256).hexdigest()
+
+
+def new_api_key() -> str:
+    # 16 random bytes, URL-safe base64: 22 characters, what clients expect.
+    return secrets.token_urlsafe(16)
+
+
+def kudos_floor(user: User) -> int:
+    if user.id == ANONYMOUS_USER_ID:
+        return FLOOR_ANONYMOUS
+    return FLOOR_PSEUDONYMOUS if user.pseudonymous else FLOOR_OAUTH
+
+
+def find_by_api_key(session: Session, hasher: KeyHasher, api_key: str | None) -> User:
+    """The user owning `api_key`, or InvalidAPIKey (missing, malformed or unknown)."""
+    if not api_key:
+        raise errors.InvalidAPIKey()
+    if api_key == ANONYMOUS_API_KEY:
+        user = session.get(User, ANONYMOUS_USER_ID)
+    elif len(api_key) > 128:
+        user = None
+    else:
+        user = session.scalar(select(User).where(User.api_key_hash == hasher.hash(api_key)))
+    if user is None:
+        raise errors.InvalidAPIKey()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise errors.UserNotFound(f"User with ID '{user_id}' not found.")
+    return user
+
+
+def find_by_reference(session: Session, reference: str) -> User:
+    """A user by id, alias (`name#id`) or unique username, for the CLI."""
+    ref = reference.strip()
+    if ref.isdigit():
+        return get_user(session, int(ref))
+    if "#" in ref:
+        tail = ref.rsplit("#", 1)[1]
+        if tail.isdigit():
+            return get_user(session, int(tail))
+    matches = session.scalars(select(User).where(User.username == ref)).all()
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise errors.UserNotFound(f"No user named '{ref}'.")
+    raise errors.BadRequest(f"{len(matches)} users are named '{ref}': use the alias name#id.")
+
+
+def clean_username(username: str) -> str:
+    name = (username or "").strip()
+    if not name:
+        raise errors.BadRequest("A username is required.")
+    if _USERNAME_BAD.search(name):
+        raise errors.BadRequest("Usernames may not contain '<', '>', '#' or control characters.")
+    if len(name) > USERNAME_MAX:
+        raise errors.TooLongUserName()
+    return name
+
+
+def create_user(
+    session: Session,
+    hasher: KeyHasher,
+    username: str,
+    *,
+    oauth_id: str | None = None,
+    concurrency: int = 30,
+    moderator: bool = False,
+    trusted: bool = False,
+) -> tuple[User, str]:
+    """Create a user and return it with its API key, which is shown once and never stored."""
+    api_key = new_api_key()
+    user = User(
+        username=clean_username(username),
+        oauth_id=oauth_id or str(uuid.uuid4()),
+        pseudonymous=oauth_id is None,
+        api_key_hash=hasher.hash(api_key),
+        concurrency=concurrency,
+        moderator=moderator,
+        trusted=trusted or moderator,
+    )
+    session.add(user)
+    session.flush()
+    return user, api_key
+
+
+def reset_api_key(session: Session, hasher: KeyHasher, user: User) -> str:
+    api_key = new_api_key()
+    user.api_key_hash = hasher.hash(api_key)
+    session.flush()
+    return api_key
+
+
+def move_kudos(
+    session: Session,
+    user: User,
+    amount: float,
+    *,
+    bucket: str,
+    reason: str,
+    request_id: str | None = None,
+    job_id: str | None = None,
+    other_user_id: int | None = None,
+) -> None:
+    """Add `amount` (may be negative) to a balance, never below the user's floor.
+
+    One atomic UPDATE (no read-modify-write), plus one appended event. The anonymous
+    account's row is never updated here: its events are folded by a background job.
+    """
+    if bucket not in KUDOS_BUCKETS:
+        raise ValueError(f"unknown kudos bucket {bucket}")
+    amount = round(float(amount), 2)
+    anonymous = user.id == ANONYMOUS_USER_ID
+    session.execute(
+        insert(KudosEvent).values(
+            user_id=user.id,
+            amount=amount,
+            bucket=bucket,
+            reason=reason,
+            request_id=request_id,
+            job_id=job_id,
+            other_user_id=other_user_id,
+            folded=not anonymous,
+        )
+    )
+    if anonymous:
+        return
+    apply_to_balance(session, user.id, amount, bucket, kudos_floor(user))
+
+
+def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str, floor: int) -> None:
+    new_balance = User.kudos + amount
+    bucket_column = getattr(User, f"kudos_{bucket}")
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(
+            {
+                User.kudos: case((new_balance < floor, floor), else_=new_balance),
+                bucket_column: bucket_column + amount,
+            }
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def is_admin(user: User, admins: list[str]) -> bool:
+    return not user.is_anonymous and user.alias in admins

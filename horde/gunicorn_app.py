@@ -1,0 +1,24 @@
+"""`horde serve` in production: gunicorn with horde.gunicorn_conf (or HORDE_GUNICORN_CONFIG)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from horde.settings import Settings
+
+
+def run(settings: Settings) -> None:
+    # The config module reads HORDE_* from the environment: pass command-line choices on.
+    os.environ.update(
+        {
+            "HORDE_MODE": settings.mode.value,
+            "HORDE_HOST": settings.host,
+            "HORDE_PORT": str(settings.port),
+            "HORDE_RUN_JOBS": "true" if settings.run_jobs else "false",
+        }
+    )
+    if settings.web_workers:
+        os.environ["HORDE_WEB_WORKERS"] = str(settings.web_workers)
+    config = os.environ.get("HORDE_GUNICORN_CONFIG", "python:horde.gunicorn_conf")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", config, "horde.wsgi:app"])

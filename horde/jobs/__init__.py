@@ -1,0 +1,53 @@
+"""Periodic background work, run by one scheduler per horde at a time."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from flask import Flask
+
+from horde.jobs.locks import CacheLeaderLock, FileLeaderLock, LeaderLock, PostgresLeaderLock
+from horde.jobs.scheduler import PeriodicJob, Scheduler
+from horde.services import Services
+
+HEARTBEAT_KEY = "scheduler:heartbeat"
+
+
+def leader_lock(services: Services) -> LeaderLock:
+    settings = services.settings
+    if settings.redis_url:
+        return CacheLeaderLock(services.cache)
+    if services.db.engine.dialect.name == "postgresql":
+        return PostgresLeaderLock(services.db.engine)
+    return FileLeaderLock(Path(settings.data_dir) / f"scheduler-{settings.mode.value}.lock")
+
+
+def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
+    services: Services = app.extensions["horde"]
+
+    def heartbeat() -> None:
+        services.cache.set(HEARTBEAT_KEY, {"node": lock.node_id, "at": time.time()}, ttl=60)
+
+    return [PeriodicJob("heartbeat", 5.0, heartbeat)]
+
+
+def build_scheduler(app: Flask, lock: LeaderLock | None = None) -> Scheduler:
+    lock = lock or leader_lock(app.extensions["horde"])
+    return Scheduler(periodic_jobs(app, lock), lock)
+
+
+def start_in_background(app: Flask) -> Scheduler:
+    return build_scheduler(app).start()
+
+
+def run_forever(app: Flask) -> None:
+    scheduler = build_scheduler(app)
+
+    def _stop(_signum, _frame):
+        scheduler._stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    scheduler.run_forever()

@@ -1,0 +1,74 @@
+"""Runs periodic jobs on the one node that holds the leader lock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from horde.jobs.locks import LeaderLock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PeriodicJob:
+    name: str
+    interval: float  # seconds between the end of one run and the start of the next
+    run: Callable[[], None]
+    next_run: float = field(default=0.0)
+
+
+class Scheduler:
+    def __init__(self, jobs: list[PeriodicJob], lock: LeaderLock, tick: float = 0.5):
+        self.jobs = jobs
+        self.lock = lock
+        self.tick = tick
+        self.is_leader = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> None:
+        """One tick: claim (or keep) leadership, then run whatever is due."""
+        try:
+            leader = self.lock.acquire()
+        except Exception:
+            log.exception("leader lock unavailable")
+            leader = False
+        if leader != self.is_leader:
+            log.info("scheduler %s %s leadership", self.lock.node_id, "took" if leader else "lost")
+            self.is_leader = leader
+        if not leader:
+            return
+        for job in self.jobs:
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            if now < job.next_run:
+                continue
+            try:
+                job.run()
+            except Exception:
+                log.exception("job %s failed", job.name)
+            job.next_run = time.monotonic() + job.interval
+
+    def run_forever(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.run_once()
+                self._stop.wait(self.tick)
+        finally:
+            self.lock.release()
+            self.is_leader = False
+
+    def start(self) -> "Scheduler":
+        self._thread = threading.Thread(target=self.run_forever, name="horde-scheduler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -1,0 +1,123 @@
+"""Typed settings, read from HORDE_* environment variables.
+
+Every setting has a documented default (README "Configuration"), so `make run` needs no
+configuration at all: image mode, SQLite under ./var, no Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from horde.modes import Mode
+
+DEV_SECRET_KEY = "horde-development-secret-change-me"
+
+
+class SettingsError(ValueError):
+    """A HORDE_* variable holds a value we cannot use."""
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, not {value!r}") from None
+
+
+def _list(value: str) -> list[str]:
+    value = value.strip()
+    if not value:
+        return []
+    if value.startswith("["):
+        return [str(v) for v in json.loads(value)]
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = Mode.IMAGE
+    database_url: str = ""  # empty: a SQLite file per mode under data_dir
+    redis_url: str = ""  # empty: in-process stand-ins for cache, limits and locks
+    secret_key: str = DEV_SECRET_KEY
+    horde_name: str = ""  # empty: "Stable Horde" or "KoboldAI Horde" by mode
+    host: str = "127.0.0.1"
+    port: int = 7001
+    public_url: str = ""  # empty: http://host:port
+    data_dir: str = "var"
+    rate_limits: bool = True
+    default_concurrency: int = 30
+    anonymous_concurrency: int = 500
+    admins: list[str] = field(default_factory=list)
+    web_workers: int = 0  # 0: chosen from the CPU count (1 on SQLite)
+    run_jobs: bool = True
+    max_body_bytes: int = 32 * 1024 * 1024
+    environment: str = "production"
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        readers = {
+            "mode": ("HORDE_MODE", lambda v, n: Mode.parse(v)),
+            "database_url": ("HORDE_DATABASE_URL", lambda v, n: v),
+            "redis_url": ("HORDE_REDIS_URL", lambda v, n: v),
+            "secret_key": ("HORDE_SECRET_KEY", lambda v, n: v),
+            "horde_name": ("HORDE_NAME", lambda v, n: v),
+            "host": ("HORDE_HOST", lambda v, n: v),
+            "port": ("HORDE_PORT", _int),
+            "public_url": ("HORDE_PUBLIC_URL", lambda v, n: v.rstrip("/")),
+            "data_dir": ("HORDE_DATA_DIR", lambda v, n: v),
+            "rate_limits": ("HORDE_RATE_LIMITS", _bool),
+            "default_concurrency": ("HORDE_DEFAULT_CONCURRENCY", _int),
+            "anonymous_concurrency": ("HORDE_ANONYMOUS_CONCURRENCY", _int),
+            "admins": ("HORDE_ADMINS", lambda v, n: _list(v)),
+            "web_workers": ("HORDE_WEB_WORKERS", _int),
+            "run_jobs": ("HORDE_RUN_JOBS", _bool),
+            "max_body_bytes": ("HORDE_MAX_BODY_BYTES", _int),
+            "environment": ("HORDE_ENV", lambda v, n: v),
+            "log_level": ("HORDE_LOG_LEVEL", lambda v, n: v),
+        }
+        for attr, (name, read) in readers.items():
+            if name in env:
+                values[attr] = read(env[name], name)
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def name(self) -> str:
+        return self.horde_name or self.mode.default_name
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        path = Path(self.data_dir).resolve() / f"horde-{self.mode.value}.db"
+        return f"sqlite:///{path}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"

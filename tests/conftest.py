@@ -1,0 +1,147 @@
+"""Fixtures: a migrated PostgreSQL database and a SQLite file per test session, Redis db 15.
+
+Database-facing tests take the `app` fixture, which runs them on PostgreSQL and again on
+SQLite. Each test starts from an empty horde (the anonymous user and the modes row only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from horde.app import create_app
+from horde.domain import accounts
+from horde.settings import Settings
+from tests import support
+
+TABLES_TO_EMPTY = ("kudos_events", "jobs", "request_models", "requests", "workers", "teams")
+MIGRATIONS = str(support.ROOT / "migrations")
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    if not support.pg_reachable():
+        support.unavailable("PostgreSQL at 127.0.0.1:5432")
+    url = support.create_pg_database()
+    yield url
+    support.drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if not support.redis_reachable():
+        support.unavailable("Redis at 127.0.0.1:6379")
+    import redis
+
+    client = redis.Redis.from_url(support.REDIS_URL)
+    client.flushdb()
+    yield support.REDIS_URL
+    client.flushdb()
+
+
+def make_settings(data_dir: Path, database_url: str = "", **overrides) -> Settings:
+    values = dict(
+        data_dir=str(data_dir),
+        database_url=database_url,
+        secret_key="test-secret",
+        rate_limits=False,
+        environment="development",
+        run_jobs=False,
+        admins=["admin#1"],
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def build_app(settings: Settings):
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+    return app
+
+
+def reset_database(app) -> None:
+    db = app.extensions["horde"].db
+    with db.engine.begin() as conn:
+        for table in TABLES_TO_EMPTY:
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("DELETE FROM users WHERE id <> 0"))
+        conn.execute(
+            text(
+                "UPDATE users SET kudos = 0, kudos_accumulated = 0, usage_megapixelsteps = 0, usage_tokens = 0,"
+                " requested_image = 0, requested_text = 0 WHERE id = 0"
+            )
+        )
+        conn.execute(text("UPDATE horde_state SET maintenance_mode = false, invite_only_mode = false, raid_mode = false"))
+        # Ids start again at 1, so the first user of a test named "admin" is the admin#1 of settings.
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER SEQUENCE users_id_seq RESTART WITH 1"))
+    db.remove()
+
+
+@pytest.fixture(scope="session")
+def backend_apps(tmp_path_factory):
+    """One app per backend, built lazily and kept for the session."""
+    built: dict[str, object] = {}
+
+    def get(backend: str, request):
+        if backend not in built:
+            data_dir = tmp_path_factory.mktemp(f"horde-{backend}")
+            if backend == "postgres":
+                url = request.getfixturevalue("pg_url")
+                built[backend] = build_app(make_settings(data_dir, url))
+            else:
+                built[backend] = build_app(make_settings(data_dir))
+        return built[backend]
+
+    yield get
+    for app in built.values():
+        app.extensions["horde"].db.dispose()
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def app(request, backend_apps):
+    application = backend_apps(request.param, request)
+    reset_database(application)
+    yield application
+    application.extensions["horde"].db.remove()
+
+
+@pytest.fixture
+def pg_app(backend_apps, request):
+    """PostgreSQL only: for tests of concurrency or PostgreSQL-specific behaviour."""
+    application = backend_apps("postgres", request)
+    reset_database(application)
+    yield application
+    application.extensions["horde"].db.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Users:
+    """Make users directly through the domain (what `horde user create` does)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def create(self, username: str = "tester", kudos: float = 0, **flags) -> tuple[int, str]:
+        services = self.app.extensions["horde"]
+        with services.db.transaction() as session:
+            user, key = accounts.create_user(session, services.hasher, username)
+            for flag, value in flags.items():
+                setattr(user, flag, value)
+            if kudos:
+                accounts.move_kudos(session, user, kudos, bucket="admin", reason="admin")
+            return user.id, key
+
+
+@pytest.fixture
+def users(app):
+    return Users(app)

@@ -1,0 +1,56 @@
+import pytest
+
+from horde.modes import Mode, mode_owning_path
+from horde.settings import Settings, SettingsError
+
+
+def test_defaults_need_no_configuration(tmp_path):
+    s = Settings.from_env({})
+    assert s.mode is Mode.IMAGE
+    assert s.port == 7001 and s.host == "127.0.0.1"
+    assert s.effective_database_url.startswith("sqlite:///") and s.effective_database_url.endswith("horde-image.db")
+    assert s.redis_url == "" and s.rate_limits is True
+    assert s.name == "Stable Horde"
+
+
+def test_each_mode_has_its_own_default_database():
+    image = Settings.from_env({"HORDE_MODE": "image"})
+    text = Settings.from_env({"HORDE_MODE": "text"})
+    assert image.effective_database_url != text.effective_database_url
+    assert text.name == "KoboldAI Horde"
+
+
+def test_environment_values_are_typed():
+    s = Settings.from_env(
+        {
+            "HORDE_PORT": "8123",
+            "HORDE_RATE_LIMITS": "off",
+            "HORDE_DEFAULT_CONCURRENCY": "12",
+            "HORDE_ADMINS": '["root#1", "ops#7"]',
+            "HORDE_DATABASE_URL": "postgresql+psycopg2://h@db/h",
+        }
+    )
+    assert s.port == 8123 and s.rate_limits is False and s.default_concurrency == 12
+    assert s.admins == ["root#1", "ops#7"]
+    assert not s.is_sqlite
+
+
+def test_comma_separated_admins():
+    assert Settings.from_env({"HORDE_ADMINS": "a#1, b#2"}).admins == ["a#1", "b#2"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"HORDE_PORT": "eighty"}, {"HORDE_RATE_LIMITS": "maybe"}, {"HORDE_MODE": "video"}],
+)
+def test_bad_values_are_refused_with_the_variable_named(env):
+    with pytest.raises((SettingsError, ValueError)) as info:
+        Settings.from_env(env)
+    assert list(env)[0] in str(info.value) or "mode" in str(info.value)
+
+
+def test_paths_belong_to_their_mode():
+    assert mode_owning_path("/api/v2/generate/text/async") is Mode.TEXT
+    assert mode_owning_path("/api/v2/generate/async") is Mode.IMAGE
+    assert mode_owning_path("/api/v2/generate/check/abc") is Mode.IMAGE
+    assert mode_owning_path("/api/v2/users/1") is None
