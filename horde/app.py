@@ -17,7 +17,8 @@ from horde.api import limits
 from horde.cache import make_cache
 from horde.db import Database
 from horde.domain.accounts import KeyHasher
-from horde.services import Services
+from horde.domain.live import LiveWorkers
+from horde.services import Services, make_store
 from horde.settings import DEV_SECRET_KEY, Settings
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     db = Database(settings.effective_database_url)
-    cache = make_cache(settings.redis_url, prefix=f"horde:{settings.mode.value}:")
-    app.extensions["horde"] = Services(settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key))
+    cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
+    app.extensions["horde"] = Services(
+        settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
+        live=LiveWorkers(),
+    )
     migrate.init_app(app, db)
 
     CORS(

@@ -37,6 +37,13 @@ class Cache:
     def release_if_holder(self, key: str, value: str) -> None:
         raise NotImplementedError
 
+    def replace_hash(self, key: str, mapping: dict[str, str], ttl: float) -> None:
+        """Swap in a whole hash at once (readers see the old one or the new one)."""
+        raise NotImplementedError
+
+    def hash_get(self, key: str, field: str) -> str | None:
+        raise NotImplementedError
+
     def ping(self) -> bool:
         return True
 
@@ -88,6 +95,13 @@ class MemoryCache(Cache):
             if self._live(key) == value:
                 self._data.pop(key, None)
 
+    def replace_hash(self, key: str, mapping: dict[str, str], ttl: float) -> None:
+        self.set(key, dict(mapping), ttl)
+
+    def hash_get(self, key: str, field: str) -> str | None:
+        mapping = self.get(key)
+        return None if mapping is None else mapping.get(field)
+
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -132,6 +146,24 @@ class RedisCache(Cache):
 
     def release_if_holder(self, key: str, value: str) -> None:
         self._release(keys=[self._k(key)], args=[json.dumps(value)])
+
+    def replace_hash(self, key: str, mapping: dict[str, str], ttl: float) -> None:
+        staging = self._k(f"{key}:staging")
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(staging)
+        items = list(mapping.items())
+        for start in range(0, len(items), 2000):
+            pipe.hset(staging, mapping=dict(items[start : start + 2000]))
+        if items:
+            pipe.pexpire(staging, int(ttl * 1000))
+            pipe.rename(staging, self._k(key))
+        else:
+            pipe.delete(self._k(key))
+        pipe.execute()
+
+    def hash_get(self, key: str, field: str) -> str | None:
+        raw = self.client.hget(self._k(key), field)
+        return None if raw is None else raw.decode()
 
     def ping(self) -> bool:
         try:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from horde.cache import Cache
 from horde.db import Database
 from horde.domain.accounts import KeyHasher
+from horde.domain.live import LiveWorkers
 from horde.settings import Settings
+from horde.storage import LocalStore, ResultStore, S3Store
 
 
 @dataclass
@@ -16,3 +18,15 @@ class Services:
     db: Database
     cache: Cache
     hasher: KeyHasher
+    store: ResultStore
+    live: LiveWorkers
+
+
+def make_store(settings: Settings) -> ResultStore:
+    if settings.s3_bucket:
+        return S3Store(
+            settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region, settings.s3_access_key, settings.s3_secret_key
+        )
+    from pathlib import Path
+
+    return LocalStore(Path(settings.data_dir) / "images", settings.effective_public_url, settings.secret_key)

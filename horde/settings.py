@@ -50,6 +50,7 @@ class Settings:
     mode: Mode = Mode.IMAGE
     database_url: str = ""  # empty: a SQLite file per mode under data_dir
     redis_url: str = ""  # empty: in-process stand-ins for cache, limits and locks
+    redis_prefix: str = ""  # empty: "horde:<mode>:", so two hordes can share one Redis
     secret_key: str = DEV_SECRET_KEY
     horde_name: str = ""  # empty: "Stable Horde" or "KoboldAI Horde" by mode
     host: str = "127.0.0.1"
@@ -63,6 +64,12 @@ class Settings:
     web_workers: int = 0  # 0: chosen from the CPU count (1 on SQLite)
     run_jobs: bool = True
     max_body_bytes: int = 32 * 1024 * 1024
+    s3_bucket: str = ""  # empty: images in <data_dir>/images
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    max_upload_bytes: int = 32 * 1024 * 1024
     environment: str = "production"
     log_level: str = "info"
 
@@ -74,6 +81,7 @@ class Settings:
             "mode": ("HORDE_MODE", lambda v, n: Mode.parse(v)),
             "database_url": ("HORDE_DATABASE_URL", lambda v, n: v),
             "redis_url": ("HORDE_REDIS_URL", lambda v, n: v),
+            "redis_prefix": ("HORDE_REDIS_PREFIX", lambda v, n: v),
             "secret_key": ("HORDE_SECRET_KEY", lambda v, n: v),
             "horde_name": ("HORDE_NAME", lambda v, n: v),
             "host": ("HORDE_HOST", lambda v, n: v),
@@ -87,6 +95,12 @@ class Settings:
             "web_workers": ("HORDE_WEB_WORKERS", _int),
             "run_jobs": ("HORDE_RUN_JOBS", _bool),
             "max_body_bytes": ("HORDE_MAX_BODY_BYTES", _int),
+            "s3_bucket": ("HORDE_S3_BUCKET", lambda v, n: v),
+            "s3_endpoint_url": ("HORDE_S3_ENDPOINT_URL", lambda v, n: v),
+            "s3_region": ("HORDE_S3_REGION", lambda v, n: v),
+            "s3_access_key": ("HORDE_S3_ACCESS_KEY", lambda v, n: v),
+            "s3_secret_key": ("HORDE_S3_SECRET_KEY", lambda v, n: v),
+            "max_upload_bytes": ("HORDE_MAX_UPLOAD_BYTES", _int),
             "environment": ("HORDE_ENV", lambda v, n: v),
             "log_level": ("HORDE_LOG_LEVEL", lambda v, n: v),
         }
@@ -102,6 +116,10 @@ class Settings:
     @property
     def name(self) -> str:
         return self.horde_name or self.mode.default_name
+
+    @property
+    def key_prefix(self) -> str:
+        return self.redis_prefix or f"horde:{self.mode.value}:"
 
     @property
     def effective_database_url(self) -> str:

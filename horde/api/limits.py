@@ -58,7 +58,7 @@ def install(app: Flask, settings: Settings) -> Limiter:
         storage_options={"socket_connect_timeout": 2} if settings.redis_url else {},
         headers_enabled=True,
         enabled=settings.rate_limits,
-        key_prefix=f"horde:{settings.mode.value}:limits",
+        key_prefix=f"{settings.key_prefix}limits",
         swallow_errors=True,  # a Redis hiccup must not take the API down
     )
     for endpoint, limits in ROUTE_LIMITS.items():

@@ -82,6 +82,136 @@ class UserNotDeleted(BadRequest):
     rc, message = "UserNotDeleted", "This user is not deleted."
 
 
+class UnexpectedModelName(BadRequest):
+    rc, message = "UnexpectedModelName", "This model name is not allowed here."
+
+class SourceImageRequiredForModel(BadRequest):
+    rc, message = "SourceImageRequiredForModel", "This model needs a source image."
+
+class SourceMaskUnnecessary(BadRequest):
+    rc, message = "SourceMaskUnnecessary", "A source mask needs a source image."
+
+class InvalidRemix(BadRequest):
+    rc, message = "InvalidRemix", "Remix is only available for Stable Cascade models."
+
+class TooManyExtraSourceImages(BadRequest):
+    rc, message = "TooManyExtraSourceImages.", "At most 5 extra source images are allowed."
+
+class MoreThanMinExtraSourceImage(BadRequest):
+    rc, message = "MoreThanMinExtraSourceImage.", "Only trusted users can send more than one extra source image."
+
+class InvalidExtraSourceImages(BadRequest):
+    rc, message = "InvalidExtraSourceImages.", "Extra source images are only allowed with source_processing 'remix'."
+
+class TooManyLoras(BadRequest):
+    rc, message = "TooManyLoras", "At most 5 LoRas are allowed."
+
+class BadLoraVersion(BadRequest):
+    rc, message = "BadLoraVersion", "A LoRa requested by version must be named by its numeric version id."
+
+class TooManyTIs(BadRequest):
+    rc, message = "TooManyTIs", "At most 20 textual inversions are allowed."
+
+class BadCFGDecimals(BadRequest):
+    rc, message = "BadCFGDecimals", "cfg_scale may have at most 2 decimals."
+
+class TooManyUpscalers(BadRequest):
+    rc, message = "TooManyUpscalers", "At most one upscaler may be requested."
+
+class HiResMismatch(BadRequest):
+    rc, message = "HiResMismatch", "hires_fix is not available for this model."
+
+class InvalidExtraTexts(BadRequest):
+    rc, message = "InvalidExtraTexts.", "extra_texts are only allowed with a workflow."
+
+class MissingExtraTexts(BadRequest):
+    rc, message = "MissingExtraTexts.", "The qr_code workflow needs an extra_text with reference 'qr_code'."
+
+class ControlNetMismatchDotted(BadRequest):
+    rc, message = "ControlNetMismatch.", "This workflow is only available for SD 1.5 and SDXL models."
+
+class ControlNetSourceMissing(BadRequest):
+    rc, message = "ControlNetSourceMissing", "ControlNet needs a source image."
+
+class ControlNetInpaintingMismatch(BadRequest):
+    rc, message = "ControlNetInpaintingMismatch", "ControlNet cannot be used with inpainting."
+
+class ControlNetMismatch(BadRequest):
+    rc, message = "ControlNetMismatch", "ControlNet is not available for this model."
+
+class ControlNetUnsupported(BadRequest):
+    rc, message = "ControlNetUnsupported", "This ControlNet type is not available for this model."
+
+class ControlNetInvalidPayload(BadRequest):
+    rc, message = "ControlNetInvalidPayload", "image_is_control and return_control_map cannot be combined."
+
+class InvalidTransparencyModel(BadRequest):
+    rc, message = "InvalidTransparencyModel", "Transparency is only available for SD 1.5 and SDXL models."
+
+class InvalidTransparencyImg2Img(BadRequest):
+    rc, message = "InvalidTransparencyImg2Img", "Transparency cannot be used with extra source images."
+
+class InvalidTransparencyCN(BadRequest):
+    rc, message = "InvalidTransparencyCN", "Transparency cannot be used with ControlNet."
+
+class RequiresTrust(BadRequest):
+    rc, message = "RequiresTrust", "This option needs a trusted account."
+
+class OnlyServiceAccountProxy(BadRequest):
+    rc, message = "OnlyServiceAccountProxy", "Only service accounts can proxy requests for other accounts."
+
+class CorruptPrompt(BadRequest):
+    rc, message = "CorruptPrompt", "This prompt was refused."
+
+class DuplicateGen(BadRequest):
+    rc, message = "DuplicateGen", "Processing Job with ID has already been submitted."
+
+class AbortedGen(BadRequest):
+    rc, message = "AbortedGen", "Processing Job with ID took too long and was aborted. Please check your worker speed."
+
+class InvalidPriorityUsername(BadRequest):
+    rc, message = "InvalidPriorityUsername", "Priority usernames must be aliases such as name#1."
+
+class PolymorphicNameConflict(BadRequest):
+    rc, message = "PolymorphicNameConflict", "This worker name is already used by a worker of another type."
+
+class ProfaneWorkerName(BadRequest):
+    rc, message = "ProfaneWorkerName", "This worker name contains words that are not allowed."
+
+class ProfaneBridgeAgent(BadRequest):
+    rc, message = "ProfaneBridgeAgent", "This bridge agent contains words that are not allowed."
+
+class ImageValidationFailed(BadRequest):
+    rc, message = "ImageValidationFailed", "The image could not be validated."
+
+class SourceImageResolutionExceeded(BadRequest):
+    rc, message = "SourceImageResolutionExceeded", "The source image is too large."
+
+class SourceImageSizeExceeded(BadRequest):
+    rc, message = "SourceImageSizeExceeded", "The source image file is too large."
+
+class SourceImageUrlInvalid(BadRequest):
+    rc, message = "SourceImageUrlInvalid", "The source image URL could not be fetched."
+
+class SourceImageUnreadable(BadRequest):
+    rc, message = "SourceImageUnreadable", "The source image could not be read as an image."
+
+class InpaintingMissingMask(BadRequest):
+    rc, message = "InpaintingMissingMask", "Inpainting without a mask needs a source image with an alpha channel."
+
+class TokenOverflow(BadRequest):
+    rc, message = "TokenOverflow", "max_context_length must be at least max_length."
+
+class MissingFullSamplerOrder(BadRequest):
+    rc, message = "MissingFullSamplerOrder", "sampler_order must list at least 7 distinct samplers."
+
+class TooManyStopSequences(BadRequest):
+    rc, message = "TooManyStopSequences", "At most 128 stop sequences are allowed."
+
+class ExcessiveStopSequence(BadRequest):
+    rc, message = "ExcessiveStopSequence", "Stop sequences may total at most 2000 characters."
+
+
 class KudosValidationError(BadRequest):
     rc, message = "KudosValidationError", "Kudos transfer refused."
 
@@ -120,6 +250,40 @@ class NonServiceForbidden(Forbidden):
     rc, message = "NonServiceForbidden", "Only service accounts can perform this action."
 
 
+class KudosUpfront(Forbidden):
+    rc, message = "KudosUpfront", "This request needs kudos up front that you do not have."
+
+class BannedClientAgent(Forbidden):
+    rc, message = "BannedClientAgent", "This client agent is banned. Please set your own Client-Agent header."
+
+class WrongCredentials(Forbidden):
+    rc, message = "WrongCredentials", "Wrong credentials to submit as this worker."
+
+class AnonForbiddenWorker(Forbidden):
+    rc, message = "AnonForbiddenWorker", "Anonymous users cannot run workers. Please register at /register."
+
+class WorkerMaintenance(Forbidden):
+    rc, message = "WorkerMaintenance", "This worker is in maintenance mode."
+
+class WorkerFlaggedMaintenance(Forbidden):
+    rc, message = "WorkerFlaggedMaintenance", "The owner of this worker is flagged; the worker is in maintenance mode."
+
+class WorkerInviteOnly(Forbidden):
+    rc, message = "WorkerInviteOnly", "This horde is invite-only for new workers."
+
+class TooManyWorkers(Forbidden):
+    rc, message = "TooManyWorkers", "Untrusted users can run at most 4 workers."
+
+class TooManyWorkersTrusted(Forbidden):
+    rc, message = "TooManyWorkersTrusted", "You have reached the maximum number of workers."
+
+class TooManySameIPs(Forbidden):
+    rc, message = "TooManySameIPs", "Too many of your workers run from this IP address."
+
+class AnonForbidden(Forbidden):
+    rc, message = "AnonForbidden", "Anonymous users cannot do this."
+
+
 class DeletedUser(Forbidden):
     rc, message = "DeletedUser", "This user has been deleted."
 
@@ -147,6 +311,10 @@ class WorkerNotFound(NotFound):
 
 class TeamNotFound(NotFound):
     rc, message = "TeamNotFound", "Team not found."
+
+
+class StyleNotFound(NotFound):
+    rc, message = "StyleNotFound", "Style not found."
 
 
 class InvalidJobID(NotFound):

@@ -26,6 +26,8 @@ class GenerationRequest(Base):
     params: Mapped[dict] = mapped_column(JSON, default=dict)  # normalised worker payload
     models: Mapped[list] = mapped_column(JSON, default=list)
     workers: Mapped[list] = mapped_column(JSON, default=list)
+    # ",id1,id2," (at most 5 ids): the allow- or deny-list, matchable with LIKE
+    workers_csv: Mapped[str] = mapped_column(String(200), default="")
     worker_blacklist: Mapped[bool] = mapped_column(Boolean, default=False)
 
     n: Mapped[int] = mapped_column(Integer)  # jobs still to hand out
@@ -60,15 +62,18 @@ class GenerationRequest(Base):
     r2: Mapped[bool] = mapped_column(Boolean, default=True)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     disable_batching: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Bridge capabilities this request needs, as a space-separated set of names, and the
-    # worker settings it needs (allow_img2img, allow_painting...) as plain flags.
-    needs: Mapped[str] = mapped_column(String(500), default="")
+    # Bridge capabilities this request needs (bits of horde.domain.bridges.CAPABILITY_BITS),
+    # and the worker settings it needs (allow_img2img, allow_painting...) as plain flags.
+    needs_mask: Mapped[int] = mapped_column(BigId, default=0)
+    step_cap: Mapped[int] = mapped_column(Integer, default=30)  # for limit_max_steps workers
+    karras: Mapped[bool] = mapped_column(Boolean, default=True)
     has_source_image: Mapped[bool] = mapped_column(Boolean, default=False)
     painting: Mapped[bool] = mapped_column(Boolean, default=False)
     has_post_processing: Mapped[bool] = mapped_column(Boolean, default=False)
     has_loras: Mapped[bool] = mapped_column(Boolean, default=False)
     has_controlnet: Mapped[bool] = mapped_column(Boolean, default=False)
     sdxl_controlnet: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra_source_images: Mapped[int] = mapped_column(Integer, default=0)
     sampler_name: Mapped[str | None] = mapped_column(String(40))
     source_processing: Mapped[str | None] = mapped_column(String(20))
     softprompt: Mapped[str | None] = mapped_column(String(255))

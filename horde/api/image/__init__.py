@@ -1,3 +1,5 @@
 """Image-mode namespaces (the "Stable Horde")."""
 
-NAMESPACES: tuple = ()
+from horde.api.image import generate, results
+
+NAMESPACES: tuple = (generate.ns, results.ns)

@@ -1,0 +1,40 @@
+# Horde: `make run` serves image mode on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SDK_VENV := .venv-sdk
+HORDE_SDK_VERSION := 0.33.3
+# horde-sdk needs Python >= 3.12: take python3.12 from PATH, else pyenv's newest 3.12.
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python 2>/dev/null | sort -V | tail -n 1)
+PYTEST_ARGS ?=
+
+.PHONY: run test install sdk-env bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/horde db upgrade
+	$(BIN)/horde serve
+
+$(SDK_VENV)/.installed:
+	@test -n "$(PYTHON312)" || { echo "horde-sdk needs Python 3.12 (python3.12 or pyenv)"; exit 1; }
+	$(PYTHON312) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet horde-sdk==$(HORDE_SDK_VERSION)
+	touch $@
+
+sdk-env: $(SDK_VENV)/.installed
+
+test: install sdk-env
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) $(SDK_VENV) var .pytest_cache

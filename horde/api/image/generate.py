@@ -1,0 +1,118 @@
+"""The image generation loop: async, check, status (and cancel), pop, submit."""
+
+from __future__ import annotations
+
+from flask_restx import Namespace, Resource
+
+from horde.api import validation
+from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, services, session
+from horde.api.image.models import build
+from horde.db import utcnow
+from horde.domain import generation, image_jobs, image_requests
+from horde.storage import result_key
+
+ns = Namespace("generate", description="Image generation", path="/v2")
+M = build(ns)
+apikey = ns.parser()
+apikey.add_argument("apikey", location="headers", required=True, help=APIKEY_HELP)
+apikey.add_argument("Client-Agent", location="headers", required=False, default="unknown:0:unknown")
+
+
+def queued_answer(result: generation.Queued):
+    if result.dry_run:
+        return {"kudos": result.kudos}, 200
+    body = {"id": result.request_id, "kudos": result.kudos}
+    if result.message:
+        body["message"] = result.message
+    if result.warnings:
+        body["warnings"] = result.warnings
+    return body, 202
+
+
+@ns.route("/generate/async", endpoint="image_async")
+class ImageAsync(Resource):
+    @ns.expect(apikey, M["input"])
+    @ns.response(202, "Queued", M["async"])
+    @ns.response(200, "Dry run: the kudos it would cost")
+    def post(self):
+        """Queue an image request."""
+        body = validation.body(M["input"])
+        user = caller()
+        new = image_requests.build(
+            body, user_trusted=user.trusted, user_special=user.special, user_education=user.education
+        )
+        result = generation.request_generation(
+            session(), services(), user, new, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
+        )
+        return queued_answer(result)
+
+
+@ns.route("/generate/check/<string:request_id>", endpoint="image_check")
+class ImageCheck(Resource):
+    @ns.response(200, "Success", M["check"])
+    def get(self, request_id: str):
+        """Progress of a request, without images (cheap: poll this)."""
+        _, fields = generation.check(session(), services(), request_id, "image", utcnow())
+        return fields
+
+
+@ns.route("/generate/status/<string:request_id>", endpoint="image_status")
+class ImageStatus(Resource):
+    @ns.response(200, "Success", M["status"])
+    def get(self, request_id: str):
+        """Progress of a request with its finished images."""
+        db, svc = session(), services()
+        request, fields = generation.check(db, svc, request_id, "image", utcnow())
+        return {**fields, "generations": generation.image_generations(db, svc, request), "shared": request.shared}
+
+    @ns.response(200, "Cancelled; what was finished", M["status"])
+    def delete(self, request_id: str):
+        """Cancel a request: no more jobs are handed out; finished images are returned."""
+        db, svc = session(), services()
+        request, fields = generation.cancel(db, svc, request_id, "image", utcnow())
+        images = generation.image_generations(db, svc, request)
+        db.commit()
+        return {**fields, "generations": images, "shared": request.shared}
+
+
+@ns.route("/generate/pop", endpoint="image_pop")
+class ImagePop(Resource):
+    @ns.expect(apikey, M["pop_input"])
+    @ns.response(200, "A job, or id null and the reasons requests were skipped", M["pop"])
+    def post(self):
+        """Worker check-in: take up to `amount` jobs of one request."""
+        body = validation.body(M["pop_input"])
+        user = caller()
+        svc = services()
+        result = generation.pop_jobs(session(), svc, user, body, "image", ipaddr=client_ip(), now=utcnow())
+        popped = result.popped
+        if popped is None:
+            return {
+                "payload": dict(image_jobs.IDLE_PAYLOAD), "id": None, "ids": [], "skipped": result.skipped,
+                "model": None, "source_image": None, "source_processing": "img2img", "source_mask": None,
+                "extra_source_images": None, "r2_upload": None, "r2_uploads": None, "ttl": None, "messages": [],
+            }
+        ids = [job.id for job in popped.jobs]
+        uploads = [svc.store.upload_url(result_key(job_id)) for job_id in ids]
+        request = popped.request
+        return {
+            "payload": image_jobs.payload(request, popped.seed, len(ids)),
+            "id": ids[0], "ids": ids, "skipped": {}, "model": popped.model,
+            "source_image": result.source_urls.get("source_image"),
+            "source_processing": request.source_processing or "img2img",
+            "source_mask": result.source_urls.get("source_mask"),
+            "extra_source_images": result.source_urls.get("extra_source_images"),
+            "r2_upload": uploads[0], "r2_uploads": uploads, "ttl": popped.ttl, "messages": [],
+        }
+
+
+@ns.route("/generate/submit", endpoint="image_submit")
+class ImageSubmit(Resource):
+    @ns.expect(apikey, M["submit"])
+    @ns.response(200, "Delivered", M["submitted"])
+    def post(self):
+        """Deliver a finished image ("R2" after uploading it, or base64)."""
+        body = validation.body(M["submit"])
+        user = caller()
+        reward = generation.submit_job(session(), services(), user, body, "image", utcnow())
+        return {"reward": reward}

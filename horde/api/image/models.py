@@ -1,0 +1,162 @@
+"""flask-restx models of the image routes: validation schemas and Swagger documentation."""
+
+from __future__ import annotations
+
+from flask_restx import Namespace, fields
+
+from horde.domain import model_reference as ref
+
+SAMPLERS = [
+    "k_lms", "k_heun", "k_euler", "k_euler_a", "k_dpm_2", "k_dpm_2_a", "k_dpm_fast", "k_dpm_adaptive",
+    "k_dpmpp_2s_a", "k_dpmpp_2m", "dpmsolver", "k_dpmpp_sde", "DDIM", "lcm",
+]
+CONTROL_TYPES = ["canny", "hed", "depth", "normal", "openpose", "seg", "scribble", "fakescribbles", "hough"]
+SOURCE_PROCESSING = ["img2img", "inpainting", "outpainting", "remix"]
+METADATA_TYPES = [
+    "lora", "ti", "censorship", "source_image", "source_mask", "extra_source_images", "batch_index", "information",
+    "aesthetic_score",
+]
+METADATA_VALUES = ["download_failed", "parse_failed", "baseline_mismatch", "csam", "nsfw", "see_ref"]
+
+
+def build(ns: Namespace) -> dict:
+    m: dict = {}
+    m["lora"] = ns.model("ModelPayloadLorasStable", {
+        "name": fields.String(required=True, min_length=1, max_length=255),
+        "model": fields.Float(min=-5, max=5, default=1.0),
+        "clip": fields.Float(min=-5, max=5, default=1.0),
+        "inject_trigger": fields.String(min_length=1, max_length=30),
+        "is_version": fields.Boolean(default=False),
+    })
+    m["ti"] = ns.model("ModelPayloadTextualInversionsStable", {
+        "name": fields.String(required=True, min_length=1, max_length=255),
+        "inject_ti": fields.String(enum=["prompt", "negprompt"]),
+        "strength": fields.Float(min=-5, max=5, default=1.0),
+    })
+    m["extra_text"] = ns.model("ExtraText", {
+        "text": fields.String(required=True, min_length=1),
+        "reference": fields.String(required=True, min_length=3),
+    })
+    m["extra_source_image"] = ns.model("ExtraSourceImage", {
+        "image": fields.String(required=True, min_length=1),
+        "strength": fields.Float(default=1.0),
+    })
+    m["params"] = ns.model("ModelGenerationInputStable", {
+        "sampler_name": fields.String(enum=SAMPLERS, default="k_euler_a"),
+        "cfg_scale": fields.Float(min=0, max=100, default=5.0),
+        "denoising_strength": fields.Float(min=0.01, max=1.0),
+        "hires_fix_denoising_strength": fields.Float(min=0.01, max=1.0),
+        "seed": fields.String(description="Digits are used as a number, other text is hashed."),
+        "height": fields.Integer(min=64, max=3072, multiple=64, default=512),
+        "width": fields.Integer(min=64, max=3072, multiple=64, default=512),
+        "seed_variation": fields.Integer(min=1, max=1000),
+        "post_processing": fields.List(fields.String(enum=list(ref.POST_PROCESSORS)), unique=True),
+        "karras": fields.Boolean(default=True),
+        "tiling": fields.Boolean(default=False),
+        "hires_fix": fields.Boolean(default=False),
+        "clip_skip": fields.Integer(min=1, max=12),
+        "control_type": fields.String(enum=CONTROL_TYPES),
+        "image_is_control": fields.Boolean(default=False),
+        "return_control_map": fields.Boolean(default=False),
+        "facefixer_strength": fields.Float(min=0, max=1),
+        "loras": fields.List(fields.Nested(m["lora"])),
+        "tis": fields.List(fields.Nested(m["ti"])),
+        "special": fields.Raw,
+        "extra_texts": fields.List(fields.Nested(m["extra_text"])),
+        "workflow": fields.String(enum=["qr_code"]),
+        "transparent": fields.Boolean(default=False),
+        "steps": fields.Integer(min=1, max=500, default=30),
+        "n": fields.Integer(min=1, max=20, default=1),
+    })
+    m["input"] = ns.model("GenerationInputStable", {
+        "prompt": fields.String(required=True, min_length=1, description="positive###negative"),
+        "params": fields.Nested(m["params"]),
+        "nsfw": fields.Boolean(default=True),
+        "trusted_workers": fields.Boolean(default=False),
+        "validated_backends": fields.Boolean(default=False),
+        "slow_workers": fields.Boolean(default=True),
+        "extra_slow_workers": fields.Boolean(default=False),
+        "censor_nsfw": fields.Boolean(default=True),
+        "workers": fields.List(fields.String(max_length=36)),
+        "worker_blacklist": fields.Boolean(default=False),
+        "models": fields.List(fields.String, description="Omitted: stable_diffusion. Empty list: any model."),
+        "source_image": fields.String(description="Base64 image or an http(s) URL."),
+        "source_processing": fields.String(enum=SOURCE_PROCESSING, default="img2img"),
+        "source_mask": fields.String,
+        "extra_source_images": fields.List(fields.Nested(m["extra_source_image"])),
+        "r2": fields.Boolean(default=True),
+        "shared": fields.Boolean(default=False),
+        "replacement_filter": fields.Boolean(default=True),
+        "dry_run": fields.Boolean(default=False),
+        "proxied_account": fields.String,
+        "disable_batching": fields.Boolean(default=False),
+        "allow_downgrade": fields.Boolean(default=False),
+        "webhook": fields.String(min_length=10, max_length=1024),
+        "style": fields.String(min_length=3, max_length=1024),
+    })
+    m["warning"] = ns.model("RequestSingleWarning", {"code": fields.String, "message": fields.String})
+    m["async"] = ns.model("RequestAsync", {
+        "id": fields.String, "kudos": fields.Float, "message": fields.String,
+        "warnings": fields.List(fields.Nested(m["warning"])),
+    })
+    check = {
+        "finished": fields.Integer, "processing": fields.Integer, "restarted": fields.Integer,
+        "waiting": fields.Integer, "done": fields.Boolean, "faulted": fields.Boolean, "wait_time": fields.Integer,
+        "queue_position": fields.Integer, "kudos": fields.Float, "is_possible": fields.Boolean,
+    }
+    m["check"] = ns.model("RequestStatusCheck", check)
+    m["metadata"] = ns.model("GenerationMetadataStable", {
+        "type": fields.String(required=True, enum=METADATA_TYPES),
+        "value": fields.String(required=True, enum=METADATA_VALUES),
+        "ref": fields.String(max_length=255),
+    })
+    m["generation"] = ns.model("GenerationStable", {
+        "img": fields.String, "seed": fields.String, "id": fields.String, "censored": fields.Boolean,
+        "gen_metadata": fields.List(fields.Nested(m["metadata"])), "worker_id": fields.String,
+        "worker_name": fields.String, "model": fields.String, "state": fields.String,
+    })
+    m["status"] = ns.model("RequestStatusStable", {
+        **check, "generations": fields.List(fields.Nested(m["generation"])), "shared": fields.Boolean,
+    })
+    m["pop_input"] = ns.model("PopInputStable", {
+        "name": fields.String(required=True),
+        "priority_usernames": fields.List(fields.String),
+        "nsfw": fields.Boolean(default=True),
+        "models": fields.List(fields.String(min_length=3, max_length=255)),
+        "bridge_agent": fields.String(max_length=1000, default="unknown:0:unknown"),
+        "threads": fields.Integer(min=1, max=50, default=1),
+        "require_upfront_kudos": fields.Boolean(default=False),
+        "amount": fields.Integer(min=1, max=20, default=1),
+        "extra_slow_worker": fields.Boolean(default=False),
+        "max_pixels": fields.Integer(default=262144),
+        "blacklist": fields.List(fields.String),
+        "allow_img2img": fields.Boolean(default=True),
+        "allow_painting": fields.Boolean(default=True),
+        "allow_unsafe_ipaddr": fields.Boolean(default=True),
+        "allow_post_processing": fields.Boolean(default=True),
+        "allow_controlnet": fields.Boolean(default=False),
+        "allow_sdxl_controlnet": fields.Boolean(default=False),
+        "allow_lora": fields.Boolean(default=False),
+        "limit_max_steps": fields.Boolean(default=False),
+    })
+    m["message"] = ns.model("ResponseModelMessagePop", {
+        "id": fields.String, "message": fields.String, "origin": fields.String, "expiry": fields.String,
+    })
+    m["pop"] = ns.model("GenerationPayloadStable", {
+        "payload": fields.Raw(description="ModelPayloadStable: the job's parameters"),
+        "id": fields.String, "ids": fields.List(fields.String), "skipped": fields.Raw,
+        "model": fields.String, "source_image": fields.String, "source_processing": fields.String,
+        "source_mask": fields.String, "extra_source_images": fields.List(fields.Nested(m["extra_source_image"])),
+        "r2_upload": fields.String, "r2_uploads": fields.List(fields.String), "ttl": fields.Integer,
+        "messages": fields.List(fields.Nested(m["message"])),
+    })
+    m["submit"] = ns.model("SubmitInputStable", {
+        "id": fields.String(required=True),
+        "generation": fields.String(required=True, description='"R2" after uploading, or a base64 WebP'),
+        "state": fields.String(enum=["ok", "censored", "faulted", "csam"], default="ok"),
+        "seed": fields.Integer(required=True),
+        "censored": fields.Boolean(default=False),
+        "gen_metadata": fields.List(fields.Nested(m["metadata"])),
+    })
+    m["submitted"] = ns.model("GenerationSubmitted", {"reward": fields.Float})
+    return m

@@ -1,0 +1,314 @@
+"""The generation use cases: queue a request, pop jobs, submit results, read status, cancel.
+
+Called by the API with a session and the application's services; everything here is HTTP
+free. Image decoding and storage happen outside database transactions (the session is
+committed first, so no connection is held meanwhile).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from types import ModuleType
+
+from sqlalchemy.orm import Session
+
+from horde.domain import accounts, bridges, errors, horde_modes, image_jobs, image_requests, images, live, queue, workers
+from horde.domain.image_requests import NewRequest
+from horde.models import GenerationRequest, Job, User
+from horde.models import job as job_states
+from horde.services import Services
+from horde.storage import result_key, source_key
+
+BANNED_CLIENT_AGENTS = ("My-Project:v0.0.1:My-Contact",)
+NO_WORKER_MESSAGE = (
+    "No available workers can fulfill this request. It will expire in 20 minutes unless a worker appears. "
+    "Please consider reducing the size of the request or choosing a different model."
+)
+SKIPPED_CACHE_SECONDS = 5.0
+MAX_GEN_METADATA = 50
+
+
+@dataclass
+class Queued:
+    """What a new request's answer says."""
+
+    request_id: str | None
+    kudos: float
+    dry_run: bool = False
+    message: str | None = None
+    warnings: list[dict] | None = None
+
+
+def kind_module(kind: str) -> ModuleType:
+    if kind == "image":
+        return image_jobs
+    from horde.domain import text_jobs
+
+    return text_jobs
+
+
+def _check_webhook(body: dict) -> str | None:
+    webhook = body.get("webhook")
+    if webhook is None:
+        return None
+    if not webhook.startswith("https://") or not 10 <= len(webhook) <= 1024:
+        raise errors.BadRequest("webhook must be an https:// URL of 10 to 1024 characters.")
+    return webhook
+
+
+def available_kudos(user: User) -> float:
+    return 0.0 if user.is_anonymous else user.kudos - accounts.kudos_floor(user)
+
+
+def _apply_upfront_rule(session: Session, svc: Services, user: User, new: NewRequest, body: dict, now: dt.datetime) -> bool:
+    """Requests above the free threshold need their kudos in hand; returns True if downgraded."""
+    live_workers = svc.live.get(session, new.kind, now)
+    threads = sum(w.threads for w, _ in live_workers)
+    totals = svc.cache.get(f"totals:{new.kind}") or {}
+    if new.kind == "image":
+        limit = image_requests.upfront_threshold(new.models, threads, int(totals.get("queued_jobs", 0)))
+        needed = image_requests.needs_upfront(new, limit)
+    else:
+        from horde.domain import text_requests
+
+        limit = text_requests.upfront_threshold(threads, int(totals.get("queued_jobs", 0)))
+        needed = text_requests.needs_upfront(new, limit)
+    if not needed or available_kudos(user) >= new.dry_run_cost:
+        return False
+    if body.get("allow_downgrade"):
+        if new.kind == "image":
+            image_requests.downgrade(new, limit)
+            image_requests.reprice(new)
+        else:
+            from horde.domain import text_requests
+
+            text_requests.downgrade(new, limit)
+        return True
+    raise errors.KudosUpfront(
+        f"This request requires {new.dry_run_cost:g} kudos to fulfil, and you do not have enough. "
+        "Reduce its size or steps, or set allow_downgrade."
+    )
+
+
+def _store_sources(svc: Services, request_id: str, new: NewRequest) -> list[str]:
+    """Decode, check and store the request's source images; return their storage keys."""
+    keys: list[str] = []
+    painting = bool(new.columns.get("painting"))
+    try:
+        for name, short in (("source_image", "src"), ("source_mask", "msk")):
+            value = new.source_images.get(name)
+            if value:
+                require_alpha = name == "source_image" and painting and "source_mask" not in new.source_images
+                data = images.read_source(value, require_alpha=require_alpha and new.columns.get("source_processing") == "inpainting")
+                key = source_key(request_id, short)
+                svc.store.put(key, data)
+                keys.append(key)
+        for index, extra in enumerate(new.extra_source_images):
+            key = source_key(request_id, f"extra{index}")
+            svc.store.put(key, images.read_source(extra["image"]))
+            keys.append(key)
+    except Exception:
+        svc.store.delete(keys)
+        raise
+    return keys
+
+
+def request_generation(
+    session: Session, svc: Services, user: User, new: NewRequest, body: dict, *, ipaddr: str, client_agent: str, now: dt.datetime
+) -> Queued:
+    """Admit, price and queue a new request (or only price it, for a dry run)."""
+    horde_modes.ensure_not_in_maintenance(session)
+    if client_agent in BANNED_CLIENT_AGENTS:
+        raise errors.BannedClientAgent()
+    webhook = _check_webhook(body)
+    if body.get("style"):
+        raise errors.StyleNotFound(f"Style '{body['style']}' not found.")
+    worker_ids = list(body.get("workers") or [])
+    queue.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"))
+    downgraded = _apply_upfront_rule(session, svc, user, new, body, now)
+    if body.get("dry_run"):
+        return Queued(request_id=None, kudos=round(new.dry_run_cost), dry_run=True)
+
+    request_id = str(uuid.uuid4())
+    session.commit()  # release the connection while images are decoded and stored
+    stored = _store_sources(svc, request_id, new)
+    try:
+        queue.enqueue(
+            session, user, new, request_id=request_id, worker_ids=worker_ids,
+            worker_blacklist=bool(body.get("worker_blacklist", False)), ipaddr=ipaddr, client_agent=client_agent,
+            webhook=webhook, proxied_account=body.get("proxied_account"), downgraded=downgraded, now=now,
+        )
+        if stored:
+            request = session.get(GenerationRequest, request_id)
+            request.extra = {**request.extra, "sources": stored}
+        session.commit()
+    except Exception:
+        session.rollback()
+        svc.store.delete(stored)
+        raise
+    possible = live.any_can_serve(svc.live.get(session, new.kind, now), queue.new_request_values(new), new.models)
+    svc.cache.set(f"possible:{request_id}", possible, live.POSSIBLE_TTL)
+    result = Queued(request_id=request_id, kudos=round(new.price) if new.kind == "image" else round(new.dry_run_cost))
+    if not possible and not horde_modes.current(session).raid_mode:
+        result.message = NO_WORKER_MESSAGE
+        if new.kind == "image":
+            result.warnings = [{"code": "NoAvailableWorker", "message": NO_WORKER_MESSAGE}]
+    return result
+
+
+# --- pop ---------------------------------------------------------------------------
+@dataclass
+class PopResult:
+    popped: queue.Popped | None
+    skipped: dict[str, int]
+    source_urls: dict[str, str | None]
+
+
+def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str, *, ipaddr: str, now: dt.datetime) -> PopResult:
+    modes = horde_modes.current(session)
+    worker, models, _fresh = workers.check_in(session, user, body, kind, ipaddr, modes, now)
+    session.flush()
+    profile = workers.profile(worker, user.id, user.trusted, models, body, kind)
+    popped = queue.pop(session, kind_module(kind), profile, int(body.get("amount", 1)), now)
+    if popped is None:
+        if worker.maintenance:
+            session.commit()
+            raise errors.WorkerMaintenance(worker.maintenance_msg or errors.WorkerMaintenance.message)
+        skipped = _cached_skipped(session, svc, profile)
+        session.commit()
+        return PopResult(popped=None, skipped=skipped, source_urls={})
+    session.commit()
+    return PopResult(popped=popped, skipped={}, source_urls=_source_payload(svc, popped, profile))
+
+
+def _cached_skipped(session: Session, svc: Services, profile) -> dict[str, int]:
+    """Skip counts scan the live queue: an idle worker polling every second reuses them."""
+    key = f"skipped:{profile.id}"
+    cached = svc.cache.get(key)
+    if cached is None:
+        cached = queue.skipped(session, profile)
+        svc.cache.set(key, cached, SKIPPED_CACHE_SECONDS)
+    return cached
+
+
+def _source_payload(svc: Services, popped: queue.Popped, profile) -> dict[str, str | None]:
+    """Source images as URLs for bridges that fetch them, else inline base64."""
+    request = popped.request
+    result: dict[str, str | None] = {"source_image": None, "source_mask": None}
+    for name, short in (("source_image", "src"), ("source_mask", "msk")):
+        key = source_key(request.id, short)
+        if key not in (request.extra.get("sources") or []):
+            continue
+        if "r2_source" in profile.bridge.capabilities:
+            result[name] = svc.store.download_url(key)
+        else:
+            data = svc.store.get(key)
+            result[name] = base64.b64encode(data).decode() if data else None
+    extras = [k for k in (request.extra.get("sources") or []) if "_extra" in k]
+    if extras and "extra_source_images" in profile.bridge.capabilities:
+        strengths = request.extra.get("extra_source_strengths") or [1.0] * len(extras)
+        result["extra_source_images"] = [
+            {"image": svc.store.download_url(k), "strength": s} for k, s in zip(extras, strengths)
+        ]
+    return result
+
+
+# --- submit ------------------------------------------------------------------------
+def submit_job(session: Session, svc: Services, user: User, body: dict, kind: str, now: dt.datetime) -> float:
+    """Record what a worker delivered; returns the reward it earned (before bridge multiplier)."""
+    job = queue.load_job(session, body["id"], user)
+    rules = kind_module(kind)
+    state = body.get("state", "ok")
+    metadata = list(body.get("gen_metadata") or [])
+    if len(metadata) > MAX_GEN_METADATA:
+        raise errors.BadRequest(f"At most {MAX_GEN_METADATA} gen_metadata entries are allowed.")
+    if state == job_states.FAULTED:
+        queue.fail_job(session, job, now)
+        session.commit()
+        return 0.0
+    generation = body.get("generation", "")
+    if kind == "image":
+        session.commit()  # no connection held while the image is decoded and stored
+        if generation != "R2":
+            data = images.decode_base64(generation)
+            images.check_result(data, svc.settings.max_upload_bytes)
+            svc.store.put(result_key(job.id), images.to_webp(data))
+            generation = "R2"
+        censored = any(m.get("type") == "censorship" for m in metadata)
+        csam = any(m.get("type") == "censorship" and m.get("value") == "csam" for m in metadata)
+        final_state = job_states.CSAM if csam or state == "csam" else job_states.CENSORED if censored else job_states.OK
+        reward = None
+    else:
+        from horde.domain import text_jobs
+
+        censored = state in ("censored", "csam") or any(m.get("value") == "csam" for m in metadata)
+        if state == "csam" and not any(m.get("value") == "csam" for m in metadata):
+            metadata.append({"type": "censorship", "value": "csam"})
+        final_state = job_states.CSAM if state == "csam" else job_states.CENSORED if censored else job_states.OK
+        reward = text_jobs.reward_for(session, job, generation)
+    worker_bridge = bridges.parse(_worker_bridge_agent(session, job))
+    delivery = queue.deliver(
+        session, rules, job, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
+        generation=generation, gen_metadata=metadata,
+        reward_multiplier=worker_bridge.reward_multiplier if kind == "image" else 1.0,
+        escrow_owner=True, now=now, reward=reward,
+    )
+    session.commit()
+    return delivery.reward
+
+
+def _worker_bridge_agent(session: Session, job: Job) -> str:
+    from horde.models import Worker
+
+    worker = session.get(Worker, job.worker_id) if job.worker_id else None
+    return worker.bridge_agent if worker else "unknown:0:unknown"
+
+
+# --- status ------------------------------------------------------------------------
+def possible(session: Session, svc: Services, request: GenerationRequest, now: dt.datetime) -> bool:
+    key = f"possible:{request.id}"
+    cached = svc.cache.get(key)
+    if cached is None:
+        live_workers = svc.live.get(session, request.kind, now)
+        cached = live.any_can_serve(live_workers, queue.request_values(request), request.models)
+        svc.cache.set(key, cached, live.POSSIBLE_TTL)
+    return bool(cached)
+
+
+def check(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:
+    request = queue.get_request(session, request_id, kind)
+    if request.n > 0:
+        rate = live.throughput(svc.live.get(session, kind, now), kind)
+        position, wait = live.position_of(session, svc.cache, request, rate)
+    else:
+        position, wait = 0, 0
+    return request, queue.check_fields(request, position, wait, possible(session, svc, request, now))
+
+
+def image_generations(session: Session, svc: Services, request: GenerationRequest) -> list[dict]:
+    result = []
+    for job in queue.delivered_jobs(session, request.id):
+        key = result_key(job.id)
+        if request.r2:
+            img = svc.store.download_url(key) if svc.store.exists(key) else "N/A"
+        else:
+            data = svc.store.get(key)
+            img = base64.b64encode(data).decode() if data else "N/A"
+        result.append(
+            {
+                "img": img, "seed": str(job.seed), "id": job.id, "censored": job.censored,
+                "gen_metadata": job.gen_metadata or [], "worker_id": job.worker_id or "", "worker_name": job.worker_name,
+                "model": job.model, "state": "ok",
+            }
+        )
+    return result
+
+
+def cancel(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:
+    """Status as it was, then stop the request."""
+    request, fields = check(session, svc, request_id, kind, now)
+    queue.cancel(session, request)
+    return request, fields

@@ -1,0 +1,94 @@
+"""Image bytes: validating worker uploads, reading and storing request source images.
+
+CPU-heavy (decoding): callers do this outside database transactions.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import urllib.request
+
+from PIL import Image, UnidentifiedImageError
+
+from horde.domain import errors
+
+MAX_SOURCE_SIDE = 3072
+MAX_RESULT_SIDE = 16384  # results may be upscaled x4 from the largest generation
+MAX_URL_BYTES = 5 * 1024 * 1024
+URL_TIMEOUT = 2.0
+Image.MAX_IMAGE_PIXELS = MAX_RESULT_SIDE * MAX_RESULT_SIDE
+
+
+def check_result(data: bytes, max_bytes: int) -> None:
+    """A worker's upload must be a bounded image that decodes."""
+    if not data:
+        raise errors.ImageValidationFailed("The upload is empty.")
+    if len(data) > max_bytes:
+        raise errors.ImageValidationFailed(f"The upload is larger than {max_bytes} bytes.")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width > MAX_RESULT_SIDE or height > MAX_RESULT_SIDE:
+                raise errors.ImageValidationFailed("The uploaded image is too large.")
+            image.verify()
+    except errors.HordeError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise errors.ImageValidationFailed("The upload is not a readable image.") from None
+
+
+def to_webp(data: bytes, quality: int = 95) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        out = io.BytesIO()
+        mode = "RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB"
+        image.convert(mode).save(out, format="WEBP", quality=quality)
+        return out.getvalue()
+
+
+def decode_base64(text: str) -> bytes:
+    if "," in text[:100] and text.startswith("data:"):
+        text = text.split(",", 1)[1]
+    try:
+        return base64.b64decode(text, validate=False)
+    except (binascii.Error, ValueError):
+        raise errors.SourceImageUnreadable() from None
+
+
+def _fetch(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as response:  # noqa: S310 (http(s) only, checked)
+            data = response.read(MAX_URL_BYTES + 1)
+    except Exception:
+        raise errors.SourceImageUrlInvalid() from None
+    if len(data) > MAX_URL_BYTES:
+        raise errors.SourceImageSizeExceeded()
+    return data
+
+
+def read_source(value: str, *, require_alpha: bool = False) -> bytes:
+    """A request's source image (base64 or http(s) URL) as WebP bytes, checked."""
+    if value.startswith(("http://", "https://")):
+        raw = _fetch(value)
+    else:
+        raw = decode_base64(value)
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            image.load()
+            width, height = image.size
+            if width > MAX_SOURCE_SIDE or height > MAX_SOURCE_SIDE:
+                raise errors.SourceImageResolutionExceeded()
+            if require_alpha and "A" not in image.getbands():
+                raise errors.InpaintingMissingMask()
+    except errors.HordeError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise errors.SourceImageUnreadable() from None
+    return to_webp(raw, quality=90)
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size

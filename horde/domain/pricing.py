@@ -1,0 +1,104 @@
+"""Kudos prices and rewards (spec/behaviour.md §2.2, §2.3, §2.5).
+
+Image jobs are priced with the resolution/steps formula (no neural network); see
+docs/compatibility.md for how that compares with the public horde's cost model.
+"""
+
+from __future__ import annotations
+
+import math
+
+from horde.domain import model_reference as ref
+
+BASE_AREA = 64 * 64
+REFERENCE_AREA = 1024 * 1024
+IMAGE_REQUEST_TAX = 1.0
+EXTRA_SOURCE_IMAGE_TAX = 5.0
+
+
+def image_base_price(
+    width: int,
+    height: int,
+    steps: int,
+    *,
+    post_processors: list[str],
+    controlnet: bool,
+    return_control_map: bool,
+    loras: int,
+    has_tis: bool,
+) -> float:
+    """Kudos of one image before the model family multiplier."""
+    ratio = ((width * height - BASE_AREA) ** 1.75) / ((REFERENCE_AREA - BASE_AREA) ** 1.75)
+    price = round(0.1232 * steps + ratio * 0.1232 * steps * 8.75, 2)
+    for _ in post_processors:
+        price = round(price * 1.2, 2)
+    if controlnet and not return_control_map:
+        price = round(price * 3, 2)
+    return round(price + 3 * loras + (1 if has_tis else 0), 2)
+
+
+def post_processor_burn(post_processors: list[str]) -> float:
+    factor = 1.0
+    for name in post_processors:
+        if name in ref.UPSCALERS:
+            factor *= 1.05
+    return factor
+
+
+def image_burn(
+    job_reward: float, *, has_source_image: bool, post_processors: list[str], slow_workers: bool, worker_blacklist: bool
+) -> float:
+    """What the requester pays for a delivered job whose worker earned `job_reward`."""
+    cost = job_reward * (1.3 if has_source_image else 1.0)
+    cost *= post_processor_burn(post_processors)
+    cost += 1  # horde tax per job
+    if not slow_workers:
+        cost *= 1.2
+    if worker_blacklist:
+        cost *= 1.1
+    return round(cost, 2)
+
+
+def image_request_tax(extra_source_images: int) -> float:
+    return IMAGE_REQUEST_TAX + EXTRA_SOURCE_IMAGE_TAX * extra_source_images
+
+
+def first_model_family(models: list[str]) -> float:
+    return ref.family_multiplier(ref.image_baseline(models[0] if models else "SDXL 1.0"))
+
+
+def image_dry_run(base_price: float, n: int, models: list[str], **burn) -> float:
+    return round(image_burn(base_price, **burn) * n * first_model_family(models) + 1, 2)
+
+
+# --- text ---------------------------------------------------------------------------
+def token_estimate(text: str, max_length: int) -> int:
+    return min(max(math.ceil(len(text) / 4), 20), max_length)
+
+
+def context_multiplier(context_length: int) -> float:
+    value = 1.2 + 2.2 ** math.log2(max(context_length, 1) / 1024)
+    return min(max(value, 0.1), 30.0)
+
+
+def text_job_reward(
+    generated_tokens: int, prompt_tokens: int, parameters: float | None, *, validated: bool, owner_trusted: bool
+) -> float:
+    cm = context_multiplier(prompt_tokens)
+    if parameters is None:
+        return round(generated_tokens * cm * 0.027, 2) if owner_trusted else round(cm, 2)
+    bonus = (max(parameters, 13) / 13) ** 0.2
+    reward = generated_tokens * bonus * parameters / 125
+    if not validated:
+        reward *= 0.3
+    return round(reward * cm, 2)
+
+
+def text_dry_run(max_length: int, max_context_length: int, n: int, parameters: float | None) -> float:
+    cm = context_multiplier(max_context_length)
+    if parameters is None:
+        per_job = round(max_length * 13 * cm / 100, 2)
+    else:
+        bonus = (max(parameters, 13) / 13) ** 0.2
+        per_job = round(max_length * bonus * parameters * cm / 100, 2)
+    return round((per_job + 1) * n + 1, 2)

@@ -1,0 +1,444 @@
+"""The queue engine shared by image and text: enqueue, pop, submit, cancel, status, sweeps.
+
+What differs between the kinds (batching, TTL, payload, reward, burn) comes from a kind
+module (`image_jobs`, `text_jobs`) passed in. Hot-path rules (DESIGN.md §4): pop is one
+candidate query per pass with rows claimed `FOR UPDATE SKIP LOCKED` on PostgreSQL; balances
+move with single atomic UPDATEs; `check` reads one row plus the cached queue snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from types import ModuleType, SimpleNamespace
+
+from sqlalchemy import ARRAY, String, delete, func, insert, literal, select, true, update
+from sqlalchemy.orm import Session
+
+from horde.domain import accounts, errors, matching
+from horde.domain.image_requests import NewRequest
+from horde.domain.matching import ANY_MODEL, WorkerProfile
+from horde.models import GenerationRequest, Job, QueuedModel, User, Worker
+from horde.models import job as job_states
+
+R, QM = GenerationRequest, QueuedModel
+REQUEST_LIFETIME = dt.timedelta(minutes=20)
+EXTRA_SLOW_LIFETIME = dt.timedelta(minutes=60)
+FAULTS_BEFORE_FAULTED = 3
+PRIORITY_AGING_PER_SECOND = 5  # the public horde adds 50 every 10 s
+EPOCH = dt.datetime(2024, 1, 1)
+CANDIDATES_PER_MODEL = 3
+
+
+def sort_key(priority: int, created: dt.datetime) -> float:
+    """Ordering value that ages by itself: priority + 5/s of age, minus a constant `now`."""
+    return priority - PRIORITY_AGING_PER_SECOND * (created - EPOCH).total_seconds()
+
+
+def later(session: Session, column, value):
+    """SQL for the later of a column and a value (GREATEST on PostgreSQL, MAX on SQLite)."""
+    return func.greatest(column, value) if session.get_bind().dialect.name == "postgresql" else func.max(column, value)
+
+
+def queue_priority(user: User, downgraded: bool) -> int:
+    if user.flagged:
+        return round(user.kudos / 1000) if user.kudos > 10 else -100
+    if downgraded:
+        return -50
+    return int(user.kudos)
+
+
+def queued_jobs_of(session: Session, user: User, kind: str, models: list[str]) -> int:
+    """Jobs the user still has waiting (the concurrency limit counts these)."""
+    query = select(func.coalesce(func.sum(R.n), 0)).where(R.user_id == user.id, matching.queued(kind))
+    if user.is_anonymous and models:
+        # Everyone shares the anonymous account: its limit applies per set of models.
+        query = query.where(
+            select(literal(1)).where(QM.request_id == R.id, QM.model.in_(models)).exists()
+        )
+    return int(session.scalar(query) or 0)
+
+
+def admit(session: Session, user: User, new: NewRequest, *, worker_ids: list[str], proxied_account: str | None) -> None:
+    """The checks every new request passes before anything is written (behaviour §1.3)."""
+    if user.deleted:
+        raise errors.DeletedUser()
+    if proxied_account and not user.service:
+        raise errors.OnlyServiceAccountProxy()
+    if worker_ids:
+        known = set(session.scalars(select(Worker.id).where(Worker.id.in_(worker_ids))))
+        if len(known) != len(set(worker_ids)):
+            raise errors.WorkerNotFound("One of the requested workers does not exist.")
+    waiting = queued_jobs_of(session, user, new.kind, new.models)
+    if waiting + new.n > user.concurrency:
+        message = f"Parallel requests ({waiting + new.n}) exceeded user limit ({user.concurrency})."
+        if user.is_anonymous:
+            message += " Please register and use your own API key to get a limit of your own."
+        raise errors.TooManyPrompts(message)
+
+
+def enqueue(
+    session: Session,
+    user: User,
+    new: NewRequest,
+    *,
+    request_id: str,
+    worker_ids: list[str],
+    worker_blacklist: bool,
+    ipaddr: str,
+    client_agent: str,
+    webhook: str | None,
+    proxied_account: str | None,
+    downgraded: bool,
+    now: dt.datetime,
+) -> GenerationRequest:
+    """Store an admitted request and put it in the queue; charge the request tax."""
+    priority = queue_priority(user, downgraded)
+    key = sort_key(priority, now)
+    workers = list(dict.fromkeys(worker_ids))[:5]
+    request = GenerationRequest(
+        id=request_id, kind=new.kind, user_id=user.id, prompt=new.prompt, params=new.params, models=new.models,
+        workers=workers, workers_csv=f",{','.join(workers)}," if workers else "", worker_blacklist=worker_blacklist,
+        n=new.n, jobs=new.n, priority=priority, sort_key=key, kudos=new.price, ipaddr=ipaddr,
+        client_agent=client_agent, webhook=webhook, proxied_account=proxied_account, created=now,
+        expiry=now + REQUEST_LIFETIME, **new.columns,
+    )
+    session.add(request)
+    session.flush()
+    session.execute(
+        insert(QM),
+        [{"request_id": request_id, "model": m, "kind": new.kind, "sort_key": key, "created": now} for m in (new.models or [ANY_MODEL])],
+    )
+    if new.tax:
+        accounts.move_kudos(session, user, -new.tax, bucket="accumulated", reason="tax", request_id=request_id)
+    counter = User.requested_image if new.kind == "image" else User.requested_text
+    if not user.is_anonymous:
+        session.execute(update(User).where(User.id == user.id).values({counter: counter + 1, User.last_active: now}))
+    return request
+
+
+# --- pop ---------------------------------------------------------------------------
+@dataclass
+class Popped:
+    request: GenerationRequest
+    jobs: list[Job]
+    model: str
+    seed: int
+    ttl: int
+    fake: bool = False
+
+
+def _priority_candidate(session: Session, profile: WorkerProfile, postgres: bool):
+    users = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
+    query = (
+        select(R)
+        .where(R.user_id.in_(users), matching.queued(profile.kind), matching.serves_models(profile), matching.eligible(profile))
+        .order_by(R.sort_key.desc(), R.created)
+        .limit(1)
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    return session.scalars(query).first()
+
+
+def _general_candidates_postgres(session: Session, profile: WorkerProfile) -> list[GenerationRequest]:
+    """Per served model, the head of that model's queue (index scan), merged; first one claimed."""
+    models = select(func.unnest(literal(profile.queue_models, ARRAY(String))).label("model")).subquery("m")
+    head = (
+        select(QM.request_id, QM.sort_key, QM.created)
+        .join(R, R.id == QM.request_id)
+        .where(QM.kind == profile.kind, QM.model == models.c.model, matching.queued(profile.kind), matching.eligible(profile))
+        .order_by(QM.sort_key.desc(), QM.created)
+        .limit(CANDIDATES_PER_MODEL)
+        .lateral("head")
+    )
+    candidates = select(head.c.request_id, head.c.sort_key, head.c.created).select_from(models).join(head, true()).subquery("c")
+    query = (
+        select(R)
+        .join(candidates, candidates.c.request_id == R.id)
+        .where(matching.queued(profile.kind))
+        .order_by(candidates.c.sort_key.desc(), candidates.c.created)
+        .limit(1)
+        .with_for_update(of=R, skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
+def _general_candidates_sqlite(session: Session, profile: WorkerProfile) -> list[GenerationRequest]:
+    query = (
+        select(R)
+        .join(QM, QM.request_id == R.id)
+        .where(QM.kind == profile.kind, QM.model.in_(profile.queue_models), matching.queued(profile.kind), matching.eligible(profile))
+        .order_by(QM.sort_key.desc(), QM.created)
+        .limit(8)
+    )
+    return list(dict.fromkeys(session.scalars(query)))
+
+
+def _claim(session: Session, request: GenerationRequest, batch: int, expiry: dt.datetime, postgres: bool) -> bool:
+    """Take `batch` jobs off the request. On SQLite a compare-and-set guards against a race."""
+    statement = update(R).where(R.id == request.id).values(
+        n=R.n - batch, processing=R.processing + batch, expiry=later(session, R.expiry, expiry)
+    )
+    if not postgres:
+        statement = statement.where(R.n == request.n)
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def pop(session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount: int, now: dt.datetime) -> Popped | None:
+    """Hand this worker the best request it may serve, as a batch of up to `amount` jobs."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    candidates: list[GenerationRequest] = []
+    first = _priority_candidate(session, profile, postgres)
+    if first is not None:
+        candidates = [first]
+    elif not profile.maintenance:
+        candidates = (_general_candidates_postgres if postgres else _general_candidates_sqlite)(session, profile)
+    for request in candidates:
+        fake = profile.paused and request.user_id != profile.owner_id
+        batch = 1 if fake else kind_rules.batch_size(request, profile, amount)
+        ttl = kind_rules.job_ttl(request, profile)
+        lifetime = EXTRA_SLOW_LIFETIME if profile.extra_slow else REQUEST_LIFETIME
+        expiry = max(now + lifetime, now + dt.timedelta(seconds=ttl + 300))
+        if not fake:
+            if not _claim(session, request, batch, expiry, postgres):
+                continue
+            if request.n - batch <= 0:
+                session.execute(delete(QM).where(QM.request_id == request.id))
+        seed = kind_rules.batch_seed(request)
+        model = kind_rules.choose_model(request, profile)
+        jobs = [
+            Job(
+                id=str(uuid.uuid4()), request_id=request.id, worker_id=profile.id, worker_name=profile.name,
+                worker_owner_id=profile.owner_id, model=model, seed=seed, state=job_states.PROCESSING, fake=fake,
+                things=request.things, started=now, deadline=now + dt.timedelta(seconds=ttl), gen_metadata=[],
+            )
+            for _ in range(batch)
+        ]
+        session.add_all(jobs)
+        session.flush()
+        return Popped(request=request, jobs=jobs, model=model, seed=seed, ttl=ttl, fake=fake)
+    return None
+
+
+def skipped(session: Session, profile: WorkerProfile) -> dict[str, int]:
+    query, keys = matching.skipped_query(profile)
+    row = session.execute(query).one()
+    return {key: int(value) for key, value in zip(keys, row) if value}
+
+
+# --- submit --------------------------------------------------------------------------
+@dataclass
+class Delivery:
+    job: Job
+    request: GenerationRequest
+    reward: float  # before the bridge multiplier, as the submit answer reports it
+    paid: float
+
+
+def load_job(session: Session, job_id: str, user: User) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise errors.InvalidJobID(f"Processing Job with ID {job_id} does not exist.")
+    if job.worker_owner_id != user.id:
+        raise errors.WrongCredentials()
+    if job.state == job_states.FAULTED:
+        raise errors.AbortedGen(f"Processing Job with ID {job_id} took too long and was aborted. Please check your worker speed.")
+    if job.state != job_states.PROCESSING:
+        raise errors.DuplicateGen(f"Processing Job with ID {job_id} has already been submitted.")
+    return job
+
+
+def _finish_job(session: Session, job: Job, values: dict) -> None:
+    """Compare-and-set: only one submit of a job ever wins."""
+    result = session.execute(
+        update(Job).where(Job.id == job.id, Job.state == job_states.PROCESSING).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        current = session.get(Job, job.id)
+        if current is not None and current.state == job_states.FAULTED:
+            raise errors.AbortedGen()
+        raise errors.DuplicateGen(f"Processing Job with ID {job.id} has already been submitted.")
+
+
+def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
+    """A job that will not be delivered (worker fault or TTL passed): its slot goes back."""
+    _finish_job(session, job, {"state": job_states.FAULTED, "finished_at": now})
+    if job.worker_id:
+        session.execute(
+            update(Worker).where(Worker.id == job.worker_id).values(uncompleted_jobs=Worker.uncompleted_jobs + 1)
+            .execution_options(synchronize_session=False)
+        )
+    if job.fake:
+        return
+    request = session.get(GenerationRequest, job.request_id, with_for_update=True, populate_existing=True)
+    if request is None:
+        return
+    values: dict = {"processing": R.processing - 1, "restarted": R.restarted + 1}
+    requeue = False
+    if request.cancelled:
+        values["jobs"] = R.jobs - 1  # a cancelled request waits for no replacement
+    elif request.restarted + 1 >= FAULTS_BEFORE_FAULTED:
+        values["faulted"] = True
+        session.execute(delete(QM).where(QM.request_id == request.id))
+    elif not request.faulted:
+        values["n"] = R.n + 1
+        requeue = request.n == 0  # it had left the queue: put it back
+    session.execute(update(R).where(R.id == request.id).values(**values).execution_options(synchronize_session=False))
+    if requeue:
+        session.execute(
+            insert(QM),
+            [{"request_id": request.id, "model": m, "kind": request.kind, "sort_key": request.sort_key, "created": request.created}
+             for m in (request.models or [ANY_MODEL])],
+        )
+
+
+def deliver(
+    session: Session,
+    kind_rules: ModuleType,
+    job: Job,
+    *,
+    state: str,
+    censored: bool,
+    seed: int,
+    generation: str | None,
+    gen_metadata: list,
+    reward_multiplier: float,
+    escrow_owner: bool,
+    now: dt.datetime,
+    reward: float | None = None,
+) -> Delivery:
+    """Record a delivered job and settle it: worker and owner earn, requester pays."""
+    _finish_job(
+        session, job,
+        {"state": state, "censored": censored, "seed": seed, "generation": generation,
+         "gen_metadata": gen_metadata, "finished_at": now},
+    )
+    request = session.get(GenerationRequest, job.request_id)
+    if job.fake or request is None:
+        return Delivery(job=job, request=request, reward=0.0, paid=0.0)
+    if reward is None:
+        reward = kind_rules.job_reward(request, job)
+    earned = round(reward * reward_multiplier, 2)
+    paid = kind_rules.burn(request, 0.0 if censored else reward)
+    session.execute(update(Job).where(Job.id == job.id).values(reward=earned).execution_options(synchronize_session=False))
+    seconds = max((now - job.started).total_seconds(), 1.0)
+    _credit_worker(session, kind_rules, job, request, earned, request.things / seconds, escrow_owner, now)
+    requester = session.get(User, request.user_id)
+    if requester is not None:
+        accounts.move_kudos(session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id)
+        usage = request.things / kind_rules.THINGS_DIVISOR * (requester.usage_multiplier or 1.0)
+        usage_column = User.usage_megapixelsteps if kind_rules.KIND == "image" else User.usage_tokens
+        if not requester.is_anonymous:
+            session.execute(
+                update(User).where(User.id == requester.id)
+                .values({usage_column: usage_column + (usage if kind_rules.KIND == "image" else int(usage)), User.last_active: now})
+                .execution_options(synchronize_session=False)
+            )
+    session.execute(
+        update(R).where(R.id == request.id).values(
+            finished=R.finished + 1, processing=R.processing - 1, consumed_kudos=R.consumed_kudos + paid,
+            expiry=later(session, R.expiry, now + REQUEST_LIFETIME),
+        ).execution_options(synchronize_session=False)
+    )
+    return Delivery(job=job, request=request, reward=reward, paid=paid)
+
+
+def _credit_worker(session, kind_rules, job: Job, request: GenerationRequest, earned: float, speed: float, escrow_owner: bool, now) -> None:
+    contribution = round(request.things / kind_rules.THINGS_DIVISOR, 2)
+    worker = session.get(Worker, job.worker_id, with_for_update=True) if job.worker_id else None
+    if worker is not None:
+        samples = [*(worker.speed_samples or []), round(speed, 1)][-20:]
+        worker.speed_samples = samples
+        worker.speed = sum(samples) / len(samples)
+        worker.kudos_generated += earned
+        worker.fulfilments += 1
+        worker.contributions += contribution
+        if worker.team_id and kind_rules.KIND == "image":
+            from horde.models import Team
+
+            session.execute(
+                update(Team).where(Team.id == worker.team_id).values(
+                    kudos=Team.kudos + earned, contributions=Team.contributions + contribution, fulfilments=Team.fulfilments + 1
+                ).execution_options(synchronize_session=False)
+            )
+    owner = session.get(User, job.worker_owner_id) if job.worker_owner_id is not None else None
+    if owner is None:
+        return
+    if escrow_owner and not owner.trusted and not owner.is_anonymous:
+        half = round(earned / 2, 2)
+        accounts.move_kudos(session, owner, earned - half, bucket="accumulated", reason="reward", request_id=request.id, job_id=job.id)
+        session.execute(update(User).where(User.id == owner.id).values(evaluating_kudos=User.evaluating_kudos + half)
+                        .execution_options(synchronize_session=False))
+    else:
+        accounts.move_kudos(session, owner, earned, bucket="accumulated", reason="reward", request_id=request.id, job_id=job.id)
+    fulfilled = User.fulfilled_image if kind_rules.KIND == "image" else User.fulfilled_text
+    contributed = User.contributed_megapixelsteps if kind_rules.KIND == "image" else User.contributed_tokens
+    session.execute(
+        update(User).where(User.id == owner.id).values(
+            {fulfilled: fulfilled + 1, contributed: contributed + (contribution if kind_rules.KIND == "image" else int(contribution)),
+             User.last_active: now}
+        ).execution_options(synchronize_session=False)
+    )
+
+
+# --- status and cancel -----------------------------------------------------------------
+def get_request(session: Session, request_id: str, kind: str) -> GenerationRequest:
+    request = session.get(GenerationRequest, request_id) if len(request_id) == 36 else None
+    if request is None or request.kind != kind:
+        raise errors.RequestNotFound(f"Request with ID '{request_id}' not found. It may have expired.")
+    return request
+
+
+def is_done(request: GenerationRequest) -> bool:
+    return request.faulted or request.cancelled or (request.n <= 0 and request.processing <= 0)
+
+
+def check_fields(request: GenerationRequest, position: int, wait_time: int, possible: bool) -> dict:
+    waiting = max(min(request.n, request.jobs - request.processing - request.finished), 0)
+    return {
+        "finished": request.finished,
+        "processing": request.processing,
+        "restarted": request.restarted,
+        "waiting": waiting,
+        "done": is_done(request),
+        "faulted": request.faulted,
+        "wait_time": wait_time if waiting or request.processing else 0,
+        "queue_position": position if request.n > 0 else 0,
+        "kudos": round(request.consumed_kudos),
+        "is_possible": possible or request.processing > 0,
+    }
+
+
+def delivered_jobs(session: Session, request_id: str) -> list[Job]:
+    return list(
+        session.scalars(
+            select(Job).where(Job.request_id == request_id, Job.state.in_(job_states.DONE_STATES), Job.fake.is_(False))
+            .order_by(Job.finished_at, Job.id)
+        )
+    )
+
+
+def cancel(session: Session, request: GenerationRequest) -> None:
+    """Stop handing out jobs; jobs already at workers still deliver and are settled."""
+    session.execute(
+        update(R).where(R.id == request.id).values(n=0, jobs=R.finished + R.processing, cancelled=True)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(delete(QM).where(QM.request_id == request.id))
+
+
+def request_values(request: GenerationRequest) -> SimpleNamespace:
+    """A request's matching columns as plain values, for `matching.can_serve`."""
+    return SimpleNamespace(**{c.key: getattr(request, c.key) for c in GenerationRequest.__table__.columns})
+
+
+def new_request_values(new: NewRequest) -> SimpleNamespace:
+    values = {c.key: c.default.arg if c.default is not None and not callable(c.default.arg) else None
+              for c in GenerationRequest.__table__.columns}
+    values.update(new.columns, prompt=new.prompt, workers_csv="", worker_blacklist=False)
+    return SimpleNamespace(**values)
