@@ -164,7 +164,7 @@ class CorruptPrompt(BadRequest):
     rc, message = "CorruptPrompt", "This prompt was refused."
 
 class DuplicateGen(BadRequest):
-    rc, message = "DuplicateGen", "Processing Job with ID has already been submitted."
+    rc, message = "DuplicateGen", "Processing Job with ID already submitted."
 
 class AbortedGen(BadRequest):
     rc, message = "AbortedGen", "Processing Job with ID took too long and was aborted. Please check your worker speed."

@@ -190,7 +190,8 @@ def _cached_skipped(session: Session, svc: Services, profile) -> dict[str, int]:
     cached = svc.cache.get(key)
     if cached is None:
         cached = queue.skipped(session, profile)
-        svc.cache.set(key, cached, SKIPPED_CACHE_SECONDS)
+        if cached:  # an empty answer came from an (almost) empty queue: cheap to recount
+            svc.cache.set(key, cached, SKIPPED_CACHE_SECONDS)
     return cached
 
 

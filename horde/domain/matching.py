@@ -200,7 +200,8 @@ def _kudos_short() -> ColumnElement[bool]:
     floor = case(
         (User.id == ANONYMOUS_USER_ID, FLOOR_ANONYMOUS), (User.pseudonymous, FLOOR_PSEUDONYMOUS), else_=FLOOR_OAUTH
     )
-    return exists(select(literal(1)).where(User.id == R.user_id, User.trusted.is_(False), User.kudos - floor < R.kudos))
+    available = case((User.kudos > 0, User.kudos - floor), else_=User.kudos)
+    return exists(select(literal(1)).where(User.id == R.user_id, User.trusted.is_(False), available < R.kudos))
 
 
 def sql_rules(p: WorkerProfile) -> list[tuple[str, ColumnElement[bool]]]:

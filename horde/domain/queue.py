@@ -247,7 +247,7 @@ def load_job(session: Session, job_id: str, user: User) -> Job:
     if job.state == job_states.FAULTED:
         raise errors.AbortedGen(f"Processing Job with ID {job_id} took too long and was aborted. Please check your worker speed.")
     if job.state != job_states.PROCESSING:
-        raise errors.DuplicateGen(f"Processing Job with ID {job_id} has already been submitted.")
+        raise errors.DuplicateGen(f"Processing Job with ID {job_id} already submitted.")
     return job
 
 
@@ -262,7 +262,7 @@ def _finish_job(session: Session, job: Job, values: dict) -> None:
         current = session.get(Job, job.id)
         if current is not None and current.state == job_states.FAULTED:
             raise errors.AbortedGen()
-        raise errors.DuplicateGen(f"Processing Job with ID {job.id} has already been submitted.")
+        raise errors.DuplicateGen(f"Processing Job with ID {job.id} already submitted.")
 
 
 def fail_job(session: Session, job: Job, now: dt.datetime) -> None:

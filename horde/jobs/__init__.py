@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from horde.db import utcnow
+from horde.domain import maintenance
 from horde.jobs.locks import CacheLeaderLock, FileLeaderLock, LeaderLock, PostgresLeaderLock
 from horde.jobs.scheduler import PeriodicJob, Scheduler
 from horde.services import Services
@@ -30,7 +32,23 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
     def heartbeat() -> None:
         services.cache.set(HEARTBEAT_KEY, {"node": lock.node_id, "at": time.time()}, ttl=60)
 
-    return [PeriodicJob("heartbeat", 5.0, heartbeat)]
+    def with_session(work):
+        def run() -> None:
+            session = services.db.session_factory()
+            try:
+                work(session)
+            finally:
+                session.close()
+
+        return run
+
+    return [
+        PeriodicJob("heartbeat", 5.0, heartbeat),
+        PeriodicJob("queue-snapshot", 1.0, with_session(lambda s: maintenance.refresh_snapshots(s, services, utcnow()))),
+        PeriodicJob("stale-jobs", 5.0, with_session(lambda s: maintenance.requeue_stale_jobs(s, utcnow()))),
+        PeriodicJob("expire-requests", 30.0, with_session(lambda s: maintenance.expire_requests(s, services, utcnow()))),
+        PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
+    ]
 
 
 def build_scheduler(app: Flask, lock: LeaderLock | None = None) -> Scheduler:

@@ -1,0 +1,117 @@
+"""Periodic upkeep of the queue (run by the scheduler's leader, behaviour §1.12, §1.13, §5.2).
+
+Each function does a bounded amount of work per call and commits, so a big backlog is
+worked off over several runs without long transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from horde.domain import accounts, errors, live, matching, queue
+from horde.models import ANONYMOUS_USER_ID, GenerationRequest, Job, KudosEvent, User
+from horde.models import job as job_states
+from horde.services import Services
+from horde.storage import result_key
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def requeue_stale_jobs(session: Session, now: dt.datetime) -> int:
+    """Jobs past their TTL are aborted and their slot goes back to the queue."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = (
+        select(Job).where(Job.state == job_states.PROCESSING, Job.deadline < now).order_by(Job.deadline).limit(BATCH)
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    stale = list(session.scalars(query))
+    aborted = 0
+    for job in stale:
+        try:
+            queue.fail_job(session, job, now)
+            aborted += 1
+        except (errors.DuplicateGen, errors.AbortedGen):
+            continue  # delivered or aborted meanwhile
+    session.commit()
+    return aborted
+
+
+def expire_requests(session: Session, svc: Services, now: dt.datetime) -> int:
+    """Requests past their expiry disappear with their jobs and stored images."""
+    expired = list(
+        session.execute(
+            select(GenerationRequest.id, GenerationRequest.extra).where(GenerationRequest.expiry < now).limit(BATCH)
+        )
+    )
+    if not expired:
+        return 0
+    ids = [request_id for request_id, _ in expired]
+    job_ids = list(session.scalars(select(Job.id).where(Job.request_id.in_(ids))))
+    session.execute(delete(Job).where(Job.request_id.in_(ids)))
+    session.execute(delete(GenerationRequest).where(GenerationRequest.id.in_(ids)))
+    session.commit()
+    keys = [result_key(job_id) for job_id in job_ids]
+    for _, extra in expired:
+        keys.extend((extra or {}).get("sources") or [])
+    svc.store.delete(keys)
+    return len(ids)
+
+
+def fold_anonymous_kudos(session: Session) -> float:
+    """Apply the anonymous account's appended kudos events to its balance, in one update."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = select(KudosEvent.id, KudosEvent.amount, KudosEvent.bucket).where(
+        KudosEvent.user_id == ANONYMOUS_USER_ID, KudosEvent.folded.is_(False)
+    ).limit(10 * BATCH)
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    rows = session.execute(query).all()
+    if not rows:
+        return 0.0
+    by_bucket: dict[str, float] = {}
+    for _, amount, bucket in rows:
+        by_bucket[bucket] = by_bucket.get(bucket, 0.0) + amount
+    for bucket, amount in by_bucket.items():
+        accounts.apply_to_balance(session, ANONYMOUS_USER_ID, round(amount, 2), bucket, accounts.FLOOR_ANONYMOUS)
+    session.execute(update(KudosEvent).where(KudosEvent.id.in_([r[0] for r in rows])).values(folded=True))
+    session.commit()
+    return sum(by_bucket.values())
+
+
+def refresh_snapshots(session: Session, svc: Services, now: dt.datetime) -> None:
+    """Queue positions and totals for every kind this horde serves."""
+    kind = svc.settings.mode.value
+    live_workers = svc.live.get(session, kind, now)
+    rate = live.throughput(live_workers, kind)
+    live.refresh_queue_snapshot(session, svc.cache, kind, rate)
+    queued_jobs, queued_things = session.execute(
+        select(func.coalesce(func.sum(GenerationRequest.n), 0), func.coalesce(func.sum(GenerationRequest.things * GenerationRequest.n), 0))
+        .where(matching.queued(kind))
+    ).one()
+    processing = session.scalar(
+        select(func.coalesce(func.sum(GenerationRequest.processing), 0)).where(GenerationRequest.kind == kind)
+    )
+    svc.cache.set(
+        f"totals:{kind}",
+        {
+            "queued_jobs": int(queued_jobs), "queued_things": float(queued_things), "processing": int(processing or 0),
+            "workers": len(live_workers), "threads": sum(w.threads for w, _ in live_workers),
+        },
+        ttl=60,
+    )
+    session.commit()
+
+
+def user_balance_check(session: Session, user_id: int) -> tuple[float, float]:
+    """(balance, sum of the user's folded events): equal unless a floor clamp applied."""
+    user = session.get(User, user_id)
+    total = session.scalar(
+        select(func.coalesce(func.sum(KudosEvent.amount), 0)).where(KudosEvent.user_id == user_id, KudosEvent.folded.is_(True))
+    )
+    return float(user.kudos), float(total or 0)
