@@ -124,6 +124,8 @@ def build(body: dict, *, user_trusted: bool, user_special: bool, user_education:
     source_image = body.get("source_image")
     source_mask = body.get("source_mask")
     source_processing = body.get("source_processing", "img2img")
+    if source_processing == "txt2img":  # horde-sdk's name for "no source processing"
+        source_processing = "img2img"
     extra_images = body.get("extra_source_images") or []
     baselines = _reject_bad_models(models, bool(source_image))
 

@@ -11,7 +11,7 @@ SAMPLERS = [
     "k_dpmpp_2s_a", "k_dpmpp_2m", "dpmsolver", "k_dpmpp_sde", "DDIM", "lcm",
 ]
 CONTROL_TYPES = ["canny", "hed", "depth", "normal", "openpose", "seg", "scribble", "fakescribbles", "hough"]
-SOURCE_PROCESSING = ["img2img", "inpainting", "outpainting", "remix"]
+SOURCE_PROCESSING = ["img2img", "inpainting", "outpainting", "remix", "txt2img"]
 METADATA_TYPES = [
     "lora", "ti", "censorship", "source_image", "source_mask", "extra_source_images", "batch_index", "information",
     "aesthetic_score",

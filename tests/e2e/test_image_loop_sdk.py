@@ -1,0 +1,25 @@
+"""The image loop end to end: gunicorn on PostgreSQL and Redis, horde-sdk 0.33.3 strict."""
+
+from tests import support
+
+
+def test_image_loop_with_horde_sdk(server, e2e_env):
+    _, key = support.create_user_cli(e2e_env, "gpu-owner", "--trusted")
+    result = support.run_sdk(server.url, "image_loop.py", api_key=key, worker_name="sdk-worker")
+
+    assert result["idle"]["ids"] == []
+    single = result["single"]
+    assert single["put_status"] == 200 and single["r2_upload"].startswith(server.url)
+    assert single["payload_seed"].isdigit() and single["model"] == "stable_diffusion"
+    assert single["reward"] > 0 and single["done"] and single["finished"] == 1
+    assert single["seed"] == "1312" and single["censored"] is False
+    assert single["download_matches"] and single["download_type"] == "image/webp"
+
+    assert result["batch"] == {"ids": 4, "n_iter": 4, "finished": 4, "seeds": ["500", "501", "502", "503"]}
+
+    cancel = result["cancel"]
+    assert cancel["waiting_before"] == 2 and cancel["processing_before"] == 1
+    assert cancel["done_after"] and cancel["late_reward"] > 0 and cancel["finished"] == 1
+
+    assert result["dry_run"]["kudos"] > 0
+    assert result["simple_client"] == {"generations": 1, "seed": "4242", "size": [64, 64]}
