@@ -98,6 +98,10 @@ class MemoryCache(Cache):
     def replace_hash(self, key: str, mapping: dict[str, str], ttl: float) -> None:
         self.set(key, dict(mapping), ttl)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
     def hash_get(self, key: str, field: str) -> str | None:
         mapping = self.get(key)
         return None if mapping is None else mapping.get(field)

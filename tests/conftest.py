@@ -81,6 +81,9 @@ def reset_database(app) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("ALTER SEQUENCE users_id_seq RESTART WITH 1"))
     db.remove()
+    services = app.extensions["horde"]
+    services.live.clear()
+    services.cache.clear()  # the in-process cache: positions, skip counts, model lists
 
 
 @pytest.fixture(scope="session")

@@ -88,7 +88,7 @@ def missing_header(name: str, help_text: str) -> errors.ValidationFailed:
     return errors.ValidationFailed(errors={name: f"{help_text} Missing required parameter in the HTTP headers"})
 
 
-def query_int(name: str, default: int) -> int:
+def query_int(name: str, default: int | None) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return default
