@@ -44,6 +44,10 @@ class Cache:
     def hash_get(self, key: str, field: str) -> str | None:
         raise NotImplementedError
 
+    def hash_get_and_get(self, key: str, field: str, other: str) -> tuple[str | None, Any | None]:
+        """A hash field and another key, in one round trip (the `check` route's two reads)."""
+        return self.hash_get(key, field), self.get(other)
+
     def ping(self) -> bool:
         return True
 
@@ -168,6 +172,16 @@ class RedisCache(Cache):
     def hash_get(self, key: str, field: str) -> str | None:
         raw = self.client.hget(self._k(key), field)
         return None if raw is None else raw.decode()
+
+    def hash_get_and_get(self, key: str, field: str, other: str) -> tuple[str | None, Any | None]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self._k(key), field)
+        pipe.get(self._k(other))
+        field_value, other_value = pipe.execute()
+        return (
+            None if field_value is None else field_value.decode(),
+            None if other_value is None else json.loads(other_value),
+        )
 
     def ping(self) -> bool:
         try:

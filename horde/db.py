@@ -45,12 +45,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, autocommit: bool = False) -> Engine:
+    extra = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **extra)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
+    if autocommit:
+        return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, pool_reset_on_return=None, **extra)
+    # No pre-ping: it would cost a round trip per request. A connection that broke is
+    # invalidated on its first error (that request fails; the pool reconnects).
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 class Database:
@@ -61,6 +66,9 @@ class Database:
         self.engine = make_engine(url)
         self.metadata = Base.metadata
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # Single-statement reads without BEGIN/ROLLBACK round trips (the polled routes): a
+        # small pool of its own whose connections are in autocommit from the start.
+        self.reader = make_engine(url, autocommit=True)
         self.scoped = scoped_session(self.session_factory)
 
     @property
@@ -80,6 +88,11 @@ class Database:
         with self.session_factory() as session, session.begin():
             yield session
 
+    def read_one(self, statement, params: dict | None = None):
+        """The first row of one read-only statement, in autocommit (no transaction)."""
+        with self.reader.connect() as conn:
+            return conn.execute(statement, params or {}).first()
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -91,3 +104,4 @@ class Database:
     def dispose(self) -> None:
         self.scoped.remove()
         self.engine.dispose()
+        self.reader.dispose()

@@ -13,7 +13,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from horde.app import create_app
-from horde.domain import accounts
+from horde.domain import accounts, horde_modes
 from horde.settings import Settings
 from tests import support
 
@@ -84,6 +84,7 @@ def reset_database(app) -> None:
     services = app.extensions["horde"]
     services.live.clear()
     services.cache.clear()  # the in-process cache: positions, skip counts, model lists
+    horde_modes.forget()
 
 
 @pytest.fixture(scope="session")

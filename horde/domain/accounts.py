@@ -142,47 +142,36 @@ def move_kudos(
     request_id: str | None = None,
     job_id: str | None = None,
     other_user_id: int | None = None,
+    also: dict | None = None,
 ) -> None:
     """Add `amount` (may be negative) to a balance, never below the user's floor.
 
-    One atomic UPDATE (no read-modify-write), plus one appended event. The anonymous
-    account's row is never updated here: its events are folded by a background job.
+    One atomic UPDATE (no read-modify-write), plus one appended event; `also` adds more
+    column changes to that same UPDATE. The anonymous account's row is never updated here:
+    its events are folded by a background job.
     """
     if bucket not in KUDOS_BUCKETS:
         raise ValueError(f"unknown kudos bucket {bucket}")
     amount = round(float(amount), 2)
     anonymous = user.id == ANONYMOUS_USER_ID
     session.execute(
-        insert(KudosEvent).values(
-            user_id=user.id,
-            amount=amount,
-            bucket=bucket,
-            reason=reason,
-            request_id=request_id,
-            job_id=job_id,
-            other_user_id=other_user_id,
-            folded=not anonymous,
-        )
+        insert(KudosEvent),
+        dict(
+            user_id=user.id, amount=amount, bucket=bucket, reason=reason, request_id=request_id, job_id=job_id,
+            other_user_id=other_user_id, folded=not anonymous,
+        ),
     )
     if anonymous:
         return
-    apply_to_balance(session, user.id, amount, bucket, kudos_floor(user))
+    apply_to_balance(session, user.id, amount, bucket, kudos_floor(user), also)
 
 
-def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str, floor: int) -> None:
+def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str, floor: int, also: dict | None = None) -> None:
     new_balance = User.kudos + amount
     bucket_column = getattr(User, f"kudos_{bucket}")
-    session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(
-            {
-                User.kudos: case((new_balance < floor, floor), else_=new_balance),
-                bucket_column: bucket_column + amount,
-            }
-        )
-        .execution_options(synchronize_session=False)
-    )
+    values = {User.kudos: case((new_balance < floor, floor), else_=new_balance), bucket_column: bucket_column + amount}
+    values.update(also or {})
+    session.execute(update(User).where(User.id == user_id).values(values).execution_options(synchronize_session=False))
 
 
 def is_admin(user: User, admins: list[str]) -> bool:

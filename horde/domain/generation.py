@@ -13,11 +13,12 @@ import uuid
 from dataclasses import dataclass
 from types import ModuleType
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, bridges, errors, horde_modes, image_jobs, image_requests, images, live, queue, workers
+from horde.domain import accounts, errors, horde_modes, image_jobs, image_requests, images, live, queue, workers
 from horde.domain.image_requests import NewRequest
-from horde.models import GenerationRequest, Job, User
+from horde.models import GenerationRequest, User
 from horde.models import job as job_states
 from horde.services import Services
 from horde.storage import result_key, source_key
@@ -133,17 +134,18 @@ def request_generation(
         return Queued(request_id=None, kudos=round(new.dry_run_cost), dry_run=True)
 
     request_id = str(uuid.uuid4())
-    session.commit()  # release the connection while images are decoded and stored
-    stored = _store_sources(svc, request_id, new)
+    stored: list[str] = []
+    if new.source_images or new.extra_source_images:
+        session.commit()  # release the connection while images are decoded and stored
+        stored = _store_sources(svc, request_id, new)
     try:
+        if stored:
+            new.columns["extra"] = {**new.columns["extra"], "sources": stored}
         queue.enqueue(
             session, user, new, request_id=request_id, worker_ids=worker_ids,
             worker_blacklist=bool(body.get("worker_blacklist", False)), ipaddr=ipaddr, client_agent=client_agent,
             webhook=webhook, proxied_account=body.get("proxied_account"), downgraded=downgraded, now=now,
         )
-        if stored:
-            request = session.get(GenerationRequest, request_id)
-            request.extra = {**request.extra, "sources": stored}
         session.commit()
     except Exception:
         session.rollback()
@@ -152,7 +154,7 @@ def request_generation(
     possible = live.any_can_serve(svc.live.get(session, new.kind, now), queue.new_request_values(new), new.models)
     svc.cache.set(f"possible:{request_id}", possible, live.POSSIBLE_TTL)
     result = Queued(request_id=request_id, kudos=round(new.price) if new.kind == "image" else round(new.dry_run_cost))
-    if not possible and not horde_modes.current(session).raid_mode:
+    if not possible and not horde_modes.cached(session).raid_mode:
         result.message = NO_WORKER_MESSAGE
         if new.kind == "image":
             result.warnings = [{"code": "NoAvailableWorker", "message": NO_WORKER_MESSAGE}]
@@ -168,7 +170,7 @@ class PopResult:
 
 
 def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str, *, ipaddr: str, now: dt.datetime) -> PopResult:
-    modes = horde_modes.current(session)
+    modes = horde_modes.cached(session)
     worker, models, _fresh = workers.check_in(session, user, body, kind, ipaddr, modes, now)
     session.flush()
     profile = workers.profile(worker, user.id, user.trusted, models, body, kind)
@@ -250,43 +252,64 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
             metadata.append({"type": "censorship", "value": "csam"})
         final_state = job_states.CSAM if state == "csam" else job_states.CENSORED if censored else job_states.OK
         reward = text_jobs.reward_for(session, job, generation)
-    worker_bridge = bridges.parse(_worker_bridge_agent(session, job))
     delivery = queue.deliver(
         session, rules, job, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
-        generation=generation, gen_metadata=metadata,
-        reward_multiplier=worker_bridge.reward_multiplier if kind == "image" else 1.0,
-        escrow_owner=True, now=now, reward=reward,
+        generation=generation, gen_metadata=metadata, now=now, reward=reward,
     )
     session.commit()
     return delivery.reward
 
 
-def _worker_bridge_agent(session: Session, job: Job) -> str:
-    from horde.models import Worker
-
-    worker = session.get(Worker, job.worker_id) if job.worker_id else None
-    return worker.bridge_agent if worker else "unknown:0:unknown"
-
-
 # --- status ------------------------------------------------------------------------
-def possible(session: Session, svc: Services, request: GenerationRequest, now: dt.datetime) -> bool:
-    key = f"possible:{request.id}"
+def possible(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> bool:
+    """Whether an online worker can serve the request (kept for a minute per request)."""
+    key = f"possible:{request_id}"
     cached = svc.cache.get(key)
     if cached is None:
-        live_workers = svc.live.get(session, request.kind, now)
-        cached = live.any_can_serve(live_workers, queue.request_values(request), request.models)
+        request = session.get(GenerationRequest, request_id)
+        live_workers = svc.live.get(session, kind, now)
+        cached = request is not None and live.any_can_serve(live_workers, queue.request_values(request), request.models)
         svc.cache.set(key, cached, live.POSSIBLE_TTL)
     return bool(cached)
 
 
-def check(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:
-    request = queue.get_request(session, request_id, kind)
+# `check` is the most polled route: it reads only these columns, with one primary-key lookup.
+_PROGRESS = (
+    GenerationRequest.id, GenerationRequest.kind, GenerationRequest.n, GenerationRequest.jobs,
+    GenerationRequest.processing, GenerationRequest.finished, GenerationRequest.restarted,
+    GenerationRequest.faulted, GenerationRequest.cancelled, GenerationRequest.consumed_kudos,
+    GenerationRequest.sort_key, GenerationRequest.created, GenerationRequest.things,
+)
+
+
+def progress(session: Session, svc: Services, request, now: dt.datetime) -> dict:
+    """The check fields: counters from the row, position and is_possible from the cache."""
+    snapshot, is_possible = svc.cache.hash_get_and_get(f"queue:{request.kind}", request.id, f"possible:{request.id}")
+    position, wait = 0, 0
     if request.n > 0:
-        rate = live.throughput(svc.live.get(session, kind, now), kind)
-        position, wait = live.position_of(session, svc.cache, request, rate)
-    else:
-        position, wait = 0, 0
-    return request, queue.check_fields(request, position, wait, possible(session, svc, request, now))
+        found = live.snapshot_position(snapshot)
+        if found is None:
+            rate = live.throughput(svc.live.get(session, request.kind, now), request.kind)
+            found = live.count_position(session, request, rate)
+        position, wait = found
+    if is_possible is None:
+        is_possible = possible(session, svc, request.id, request.kind, now)
+    return queue.check_fields(request, position, wait, bool(is_possible))
+
+
+_PROGRESS_BY_ID = select(*_PROGRESS).where(GenerationRequest.id == bindparam("request_id"))
+
+
+def check(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> dict:
+    row = svc.db.read_one(_PROGRESS_BY_ID, {"request_id": request_id}) if len(request_id) == 36 else None
+    if row is None or row.kind != kind:
+        raise errors.RequestNotFound(f"Request with ID '{request_id}' not found. It may have expired.")
+    return progress(session, svc, row, now)
+
+
+def status(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:
+    request = queue.get_request(session, request_id, kind)
+    return request, progress(session, svc, request, now)
 
 
 def image_generations(session: Session, svc: Services, request: GenerationRequest) -> list[dict]:
@@ -310,6 +333,6 @@ def image_generations(session: Session, svc: Services, request: GenerationReques
 
 def cancel(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:
     """Status as it was, then stop the request."""
-    request, fields = check(session, svc, request_id, kind, now)
+    request, fields = status(session, svc, request_id, kind, now)
     queue.cancel(session, request)
     return request, fields

@@ -1,12 +1,59 @@
-"""Horde-wide operating modes: maintenance (admins), invite-only and raid (moderators)."""
+"""Horde-wide operating modes: maintenance (admins), invite-only and raid (moderators).
+
+Every request reads them, so each process keeps them for two seconds (a change made here is
+seen at once; other processes see it within two seconds).
+"""
 
 from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, errors
 from horde.models import HORDE_STATE_ID, GenerationRequest, HordeState, QueuedModel, User
+
+
+CACHE_SECONDS = 2.0
+_cache: dict[str, tuple[float, "Modes"]] = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Modes:
+    maintenance_mode: bool
+    invite_only_mode: bool
+    raid_mode: bool
+
+
+def _cache_key(session: Session) -> str:
+    return str(session.get_bind().url)
+
+
+def cached(session: Session) -> Modes:
+    """The modes as of at most two seconds ago (for the hot paths)."""
+    key = _cache_key(session)
+    with _cache_lock:
+        entry = _cache.get(key)
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+    state = current(session)
+    modes = Modes(state.maintenance_mode, state.invite_only_mode, state.raid_mode)
+    with _cache_lock:
+        _cache[key] = (time.monotonic() + CACHE_SECONDS, modes)
+    return modes
+
+
+def forget(session: Session | None = None) -> None:
+    """Drop the cached modes (of one database, or all)."""
+    with _cache_lock:
+        if session is None:
+            _cache.clear()
+        else:
+            _cache.pop(_cache_key(session), None)
 
 
 def current(session: Session) -> HordeState:
@@ -51,6 +98,7 @@ def change(session: Session, actor: User, admins: list[str], changes: dict) -> d
             setattr(state, flag, bool(present[flag]))
             result[flag] = getattr(state, flag)
     session.flush()
+    forget(session)
     return result
 
 
@@ -66,5 +114,5 @@ def stop_handing_out_work(session: Session) -> None:
 
 
 def ensure_not_in_maintenance(session: Session) -> None:
-    if current(session).maintenance_mode:
+    if cached(session).maintenance_mode:
         raise errors.MaintenanceMode()

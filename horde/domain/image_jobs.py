@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from horde.domain import image_requests, pricing
+from horde.domain import bridges, image_requests, pricing
 from horde.domain import model_reference as ref
 from horde.domain.matching import WorkerProfile
 from horde.models import GenerationRequest, Job
@@ -77,3 +77,7 @@ def burn(request: GenerationRequest, reward: float) -> float:
         reward, has_source_image=request.has_source_image, post_processors=request.extra.get("post_processing") or [],
         slow_workers=request.slow_workers, worker_blacklist=request.worker_blacklist,
     )
+
+
+def reward_multiplier(bridge_agent: str) -> float:
+    return bridges.parse(bridge_agent).reward_multiplier

@@ -77,14 +77,15 @@ def refresh_queue_snapshot(session: Session, cache: Cache, kind: str, rate: floa
     return len(rows)
 
 
-def position_of(session: Session, cache: Cache, request: GenerationRequest, rate: float) -> tuple[int, int]:
-    """(queue position, wait seconds): from the snapshot, or counted when it is missing."""
-    if request.n <= 0:
-        return 0, 0
-    cached = cache.hash_get(f"queue:{request.kind}", request.id)
-    if cached is not None:
-        position, wait = cached.split(",")
-        return int(position), int(wait)
+def snapshot_position(cached: str | None) -> tuple[int, int] | None:
+    if cached is None:
+        return None
+    position, wait = cached.split(",")
+    return int(position), int(wait)
+
+
+def count_position(session: Session, request, rate: float) -> tuple[int, int]:
+    """(queue position, wait seconds) counted in the database, when the snapshot lacks it."""
     before = or_(R.sort_key > request.sort_key, and_(R.sort_key == request.sort_key, R.created < request.created))
     count, things = session.execute(
         select(func.count(), func.coalesce(func.sum(R.things * R.n), 0)).where(matching.queued(request.kind), before)

@@ -13,6 +13,7 @@ set of operators `ops`, and evaluated two ways:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -214,7 +215,10 @@ def sql_rules(p: WorkerProfile) -> list[tuple[str, ColumnElement[bool]]]:
     return rules
 
 
+@lru_cache(maxsize=4096)
 def eligible(p: WorkerProfile) -> ColumnElement[bool]:
+    """All rules as one SQL condition. Cached: a worker polling with the same declaration
+    gets the same (immutable) expression back instead of building it every second."""
     return and_(true(), *[not_(violation) for _, violation in sql_rules(p)])
 
 
@@ -229,7 +233,8 @@ def can_serve(p: WorkerProfile, request: SimpleNamespace, models: list[str]) -> 
 
 
 def queued(kind: str) -> ColumnElement[bool]:
-    return and_(R.kind == kind, R.n > 0, R.active.is_(True), R.faulted.is_(False))
+    # Written exactly as the partial indexes' predicate, so the planner can use them.
+    return and_(R.kind == kind, R.n > 0, R.active, not_(R.faulted))
 
 
 def serves_models(p: WorkerProfile) -> ColumnElement[bool]:

@@ -13,13 +13,13 @@ import uuid
 from dataclasses import dataclass
 from types import ModuleType, SimpleNamespace
 
-from sqlalchemy import ARRAY, String, delete, func, insert, literal, select, true, update
+from sqlalchemy import ARRAY, String, case, delete, func, insert, literal, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, errors, matching
 from horde.domain.image_requests import NewRequest
 from horde.domain.matching import ANY_MODEL, WorkerProfile
-from horde.models import GenerationRequest, Job, QueuedModel, User, Worker
+from horde.models import GenerationRequest, Job, QueuedModel, Team, User, Worker
 from horde.models import job as job_states
 
 R, QM = GenerationRequest, QueuedModel
@@ -51,13 +51,14 @@ def queue_priority(user: User, downgraded: bool) -> int:
 
 def queued_jobs_of(session: Session, user: User, kind: str, models: list[str]) -> int:
     """Jobs the user still has waiting (the concurrency limit counts these)."""
-    query = select(func.coalesce(func.sum(R.n), 0)).where(R.user_id == user.id, matching.queued(kind))
+    rows = select(R.n).where(R.user_id == user.id, matching.queued(kind))
     if user.is_anonymous and models:
         # Everyone shares the anonymous account: its limit applies per set of models.
-        query = query.where(
-            select(literal(1)).where(QM.request_id == R.id, QM.model.in_(models)).exists()
-        )
-    return int(session.scalar(query) or 0)
+        rows = rows.where(select(literal(1)).where(QM.request_id == R.id, QM.model.in_(models)).exists())
+    # Every queued request has n >= 1, so concurrency + 1 rows decide the question: a user
+    # with thousands of queued requests costs no more than one at the limit.
+    limited = rows.limit(user.concurrency + 1).subquery()
+    return int(session.scalar(select(func.coalesce(func.sum(limited.c.n), 0))) or 0)
 
 
 def admit(session: Session, user: User, new: NewRequest, *, worker_ids: list[str], proxied_account: str | None) -> None:
@@ -92,30 +93,31 @@ def enqueue(
     proxied_account: str | None,
     downgraded: bool,
     now: dt.datetime,
-) -> GenerationRequest:
+) -> None:
     """Store an admitted request and put it in the queue; charge the request tax."""
     priority = queue_priority(user, downgraded)
     key = sort_key(priority, now)
     workers = list(dict.fromkeys(worker_ids))[:5]
-    request = GenerationRequest(
-        id=request_id, kind=new.kind, user_id=user.id, prompt=new.prompt, params=new.params, models=new.models,
-        workers=workers, workers_csv=f",{','.join(workers)}," if workers else "", worker_blacklist=worker_blacklist,
-        n=new.n, jobs=new.n, priority=priority, sort_key=key, kudos=new.price, ipaddr=ipaddr,
-        client_agent=client_agent, webhook=webhook, proxied_account=proxied_account, created=now,
-        expiry=now + REQUEST_LIFETIME, **new.columns,
+    # Values as parameters of one constant statement: compiled once, no per-call SQL building.
+    session.execute(
+        insert(R),
+        dict(
+            id=request_id, kind=new.kind, user_id=user.id, prompt=new.prompt, params=new.params, models=new.models,
+            workers=workers, workers_csv=f",{','.join(workers)}," if workers else "", worker_blacklist=worker_blacklist,
+            n=new.n, jobs=new.n, priority=priority, sort_key=key, kudos=new.price, ipaddr=ipaddr,
+            client_agent=client_agent, webhook=webhook, proxied_account=proxied_account, created=now,
+            expiry=now + REQUEST_LIFETIME, **new.columns,
+        ),
     )
-    session.add(request)
-    session.flush()
     session.execute(
         insert(QM),
         [{"request_id": request_id, "model": m, "kind": new.kind, "sort_key": key, "created": now} for m in (new.models or [ANY_MODEL])],
     )
-    if new.tax:
-        accounts.move_kudos(session, user, -new.tax, bucket="accumulated", reason="tax", request_id=request_id)
     counter = User.requested_image if new.kind == "image" else User.requested_text
-    if not user.is_anonymous:
-        session.execute(update(User).where(User.id == user.id).values({counter: counter + 1, User.last_active: now}))
-    return request
+    accounts.move_kudos(
+        session, user, -new.tax, bucket="accumulated", reason="tax", request_id=request_id,
+        also={counter: counter + 1, User.last_active: now},
+    )
 
 
 # --- pop ---------------------------------------------------------------------------
@@ -129,47 +131,73 @@ class Popped:
     fake: bool = False
 
 
-def _priority_candidate(session: Session, profile: WorkerProfile, postgres: bool):
+QUEUE_WINDOW = 32  # queue entries read per served model before looking deeper
+
+
+def _priority_candidate(session: Session, profile: WorkerProfile, eligible):
     users = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
     query = (
         select(R)
-        .where(R.user_id.in_(users), matching.queued(profile.kind), matching.serves_models(profile), matching.eligible(profile))
+        .where(R.user_id.in_(users), matching.queued(profile.kind), matching.serves_models(profile), eligible)
         .order_by(R.sort_key.desc(), R.created)
         .limit(1)
     )
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
     return session.scalars(query).first()
 
 
-def _general_candidates_postgres(session: Session, profile: WorkerProfile) -> list[GenerationRequest]:
-    """Per served model, the head of that model's queue (index scan), merged; first one claimed."""
+def _candidate_ids(profile: WorkerProfile, window: int | None):
+    """Ids to consider: the first `window` entries of each served model's queue, read
+    through the request_models index only, plus the queued requests of priority users
+    (the worker's owner and its `priority_usernames`). A worker in maintenance only
+    considers its owner's requests."""
+    priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
+    own = select(R.id.label("request_id")).where(R.user_id.in_(priority), matching.queued(profile.kind))
+    if window is not None:
+        own = own.limit(window)
+    if profile.maintenance:
+        return own
     models = select(func.unnest(literal(profile.queue_models, ARRAY(String))).label("model")).subquery("m")
     head = (
         select(QM.request_id, QM.sort_key, QM.created)
-        .join(R, R.id == QM.request_id)
-        .where(QM.kind == profile.kind, QM.model == models.c.model, matching.queued(profile.kind), matching.eligible(profile))
+        .where(QM.kind == profile.kind, QM.model == models.c.model)
         .order_by(QM.sort_key.desc(), QM.created)
-        .limit(CANDIDATES_PER_MODEL)
-        .lateral("head")
     )
-    candidates = select(head.c.request_id, head.c.sort_key, head.c.created).select_from(models).join(head, true()).subquery("c")
+    if window is not None:
+        head = head.limit(window)
+    head = head.lateral("head")
+    heads = select(head.c.request_id).select_from(models).join(head, true())
+    return union_all(heads, own.subquery().select())
+
+
+def _candidates_postgres(session: Session, profile: WorkerProfile, eligible, window: int | None) -> list[GenerationRequest]:
+    """Two steps whose plans do not depend on table statistics:
+
+    1. candidate ids (see `_candidate_ids`), whose cost is `window` index entries per
+       served model whatever the queue's depth;
+    2. those requests by primary key, the rules checked, the best one claimed with SKIP
+       LOCKED (a request another worker is claiming is passed over). Priority users first,
+       then kudos priority with aging, then age.
+    """
+    ids = list(dict.fromkeys(session.scalars(_candidate_ids(profile, window))))
+    if not ids:
+        return []
+    priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
     query = (
         select(R)
-        .join(candidates, candidates.c.request_id == R.id)
-        .where(matching.queued(profile.kind))
-        .order_by(candidates.c.sort_key.desc(), candidates.c.created)
+        .where(R.id.in_(ids), matching.queued(profile.kind), matching.serves_models(profile), eligible)
+        .order_by(case((R.user_id.in_(priority), 0), else_=1), R.sort_key.desc(), R.created)
         .limit(1)
-        .with_for_update(of=R, skip_locked=True)
+        .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
 
 
-def _general_candidates_sqlite(session: Session, profile: WorkerProfile) -> list[GenerationRequest]:
+def _general_candidates_sqlite(session: Session, profile: WorkerProfile, eligible) -> list[GenerationRequest]:
+    """SQLite (one writer at a time, small queues): one query; `_claim` guards the race."""
     query = (
         select(R)
         .join(QM, QM.request_id == R.id)
-        .where(QM.kind == profile.kind, QM.model.in_(profile.queue_models), matching.queued(profile.kind), matching.eligible(profile))
+        .where(QM.kind == profile.kind, QM.model.in_(profile.queue_models), matching.queued(profile.kind), eligible)
         .order_by(QM.sort_key.desc(), QM.created)
         .limit(8)
     )
@@ -190,12 +218,17 @@ def _claim(session: Session, request: GenerationRequest, batch: int, expiry: dt.
 def pop(session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount: int, now: dt.datetime) -> Popped | None:
     """Hand this worker the best request it may serve, as a batch of up to `amount` jobs."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    candidates: list[GenerationRequest] = []
-    first = _priority_candidate(session, profile, postgres)
-    if first is not None:
-        candidates = [first]
-    elif not profile.maintenance:
-        candidates = (_general_candidates_postgres if postgres else _general_candidates_sqlite)(session, profile)
+    eligible = matching.eligible(profile)
+    if postgres:
+        # The heads of the queues first; only a worker that can serve none of them looks deeper.
+        candidates = _candidates_postgres(session, profile, eligible, QUEUE_WINDOW) or _candidates_postgres(
+            session, profile, eligible, None
+        )
+    else:
+        first = _priority_candidate(session, profile, eligible)
+        candidates = [first] if first is not None else []
+        if not candidates and not profile.maintenance:
+            candidates = _general_candidates_sqlite(session, profile, eligible)
     for request in candidates:
         fake = profile.paused and request.user_id != profile.owner_id
         batch = 1 if fake else kind_rules.batch_size(request, profile, amount)
@@ -307,83 +340,92 @@ def deliver(
     seed: int,
     generation: str | None,
     gen_metadata: list,
-    reward_multiplier: float,
-    escrow_owner: bool,
     now: dt.datetime,
     reward: float | None = None,
 ) -> Delivery:
-    """Record a delivered job and settle it: worker and owner earn, requester pays."""
-    _finish_job(
-        session, job,
-        {"state": state, "censored": censored, "seed": seed, "generation": generation,
-         "gen_metadata": gen_metadata, "finished_at": now},
-    )
+    """Record a delivered job and settle it: the worker and its owner earn, the requester pays.
+
+    About ten statements; the requester's balance is updated last, so a busy requester's
+    row is locked only for the commit.
+    """
     request = session.get(GenerationRequest, job.request_id)
     if job.fake or request is None:
+        _finish_job(session, job, {"state": state, "censored": censored, "seed": seed, "generation": generation,
+                                   "gen_metadata": gen_metadata, "finished_at": now})
         return Delivery(job=job, request=request, reward=0.0, paid=0.0)
+    worker = session.execute(
+        select(Worker.bridge_agent, Worker.team_id).where(Worker.id == job.worker_id)
+    ).first() if job.worker_id else None
     if reward is None:
         reward = kind_rules.job_reward(request, job)
-    earned = round(reward * reward_multiplier, 2)
+    multiplier = kind_rules.reward_multiplier(worker.bridge_agent if worker else "")
+    earned = round(reward * multiplier, 2)
     paid = kind_rules.burn(request, 0.0 if censored else reward)
-    session.execute(update(Job).where(Job.id == job.id).values(reward=earned).execution_options(synchronize_session=False))
+    _finish_job(session, job, {"state": state, "censored": censored, "seed": seed, "generation": generation,
+                               "gen_metadata": gen_metadata, "finished_at": now, "reward": earned})
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_({request.user_id, job.worker_owner_id})))}
+    contribution = request.things / kind_rules.THINGS_DIVISOR
     seconds = max((now - job.started).total_seconds(), 1.0)
-    _credit_worker(session, kind_rules, job, request, earned, request.things / seconds, escrow_owner, now)
-    requester = session.get(User, request.user_id)
-    if requester is not None:
-        accounts.move_kudos(session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id)
-        usage = request.things / kind_rules.THINGS_DIVISOR * (requester.usage_multiplier or 1.0)
-        usage_column = User.usage_megapixelsteps if kind_rules.KIND == "image" else User.usage_tokens
-        if not requester.is_anonymous:
-            session.execute(
-                update(User).where(User.id == requester.id)
-                .values({usage_column: usage_column + (usage if kind_rules.KIND == "image" else int(usage)), User.last_active: now})
-                .execution_options(synchronize_session=False)
-            )
+    if worker is not None:
+        _credit_worker(session, kind_rules, job.worker_id, worker.team_id, earned, contribution, request.things / seconds)
+    owner = people.get(job.worker_owner_id)
+    if owner is not None:
+        _credit_owner(session, kind_rules, owner, earned, contribution, request.id, job.id, now)
     session.execute(
         update(R).where(R.id == request.id).values(
             finished=R.finished + 1, processing=R.processing - 1, consumed_kudos=R.consumed_kudos + paid,
             expiry=later(session, R.expiry, now + REQUEST_LIFETIME),
         ).execution_options(synchronize_session=False)
     )
+    requester = people.get(request.user_id)
+    if requester is not None:
+        usage = contribution * (requester.usage_multiplier or 1.0)
+        usage_column = User.usage_megapixelsteps if kind_rules.KIND == "image" else User.usage_tokens
+        accounts.move_kudos(
+            session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id,
+            also={usage_column: usage_column + (usage if kind_rules.KIND == "image" else int(usage)), User.last_active: now},
+        )
     return Delivery(job=job, request=request, reward=reward, paid=paid)
 
 
-def _credit_worker(session, kind_rules, job: Job, request: GenerationRequest, earned: float, speed: float, escrow_owner: bool, now) -> None:
-    contribution = round(request.things / kind_rules.THINGS_DIVISOR, 2)
-    worker = session.get(Worker, job.worker_id, with_for_update=True) if job.worker_id else None
-    if worker is not None:
-        samples = [*(worker.speed_samples or []), round(speed, 1)][-20:]
-        worker.speed_samples = samples
-        worker.speed = sum(samples) / len(samples)
-        worker.kudos_generated += earned
-        worker.fulfilments += 1
-        worker.contributions += contribution
-        if worker.team_id and kind_rules.KIND == "image":
-            from horde.models import Team
+SPEED_SMOOTHING = 0.1  # weight of the newest sample in a worker's speed (about the last 20 jobs)
 
-            session.execute(
-                update(Team).where(Team.id == worker.team_id).values(
-                    kudos=Team.kudos + earned, contributions=Team.contributions + contribution, fulfilments=Team.fulfilments + 1
-                ).execution_options(synchronize_session=False)
-            )
-    owner = session.get(User, job.worker_owner_id) if job.worker_owner_id is not None else None
-    if owner is None:
-        return
-    if escrow_owner and not owner.trusted and not owner.is_anonymous:
-        half = round(earned / 2, 2)
-        accounts.move_kudos(session, owner, earned - half, bucket="accumulated", reason="reward", request_id=request.id, job_id=job.id)
-        session.execute(update(User).where(User.id == owner.id).values(evaluating_kudos=User.evaluating_kudos + half)
-                        .execution_options(synchronize_session=False))
-    else:
-        accounts.move_kudos(session, owner, earned, bucket="accumulated", reason="reward", request_id=request.id, job_id=job.id)
-    fulfilled = User.fulfilled_image if kind_rules.KIND == "image" else User.fulfilled_text
-    contributed = User.contributed_megapixelsteps if kind_rules.KIND == "image" else User.contributed_tokens
+
+def _credit_worker(session, kind_rules, worker_id: str, team_id: str | None, earned: float, contribution: float, speed: float) -> None:
     session.execute(
-        update(User).where(User.id == owner.id).values(
-            {fulfilled: fulfilled + 1, contributed: contributed + (contribution if kind_rules.KIND == "image" else int(contribution)),
-             User.last_active: now}
+        update(Worker).where(Worker.id == worker_id).values(
+            kudos_generated=Worker.kudos_generated + earned,
+            fulfilments=Worker.fulfilments + 1,
+            contributions=Worker.contributions + round(contribution, 2),
+            speed=case(
+                (Worker.speed.is_(None), speed),
+                else_=Worker.speed * (1 - SPEED_SMOOTHING) + speed * SPEED_SMOOTHING,
+            ),
         ).execution_options(synchronize_session=False)
     )
+    if team_id and kind_rules.KIND == "image":
+        session.execute(
+            update(Team).where(Team.id == team_id).values(
+                kudos=Team.kudos + earned, contributions=Team.contributions + round(contribution, 2), fulfilments=Team.fulfilments + 1
+            ).execution_options(synchronize_session=False)
+        )
+
+
+def _credit_owner(session, kind_rules, owner: User, earned: float, contribution: float, request_id: str, job_id: str, now) -> None:
+    """Untrusted owners get half now and half in escrow until they are trusted."""
+    fulfilled = User.fulfilled_image if kind_rules.KIND == "image" else User.fulfilled_text
+    contributed = User.contributed_megapixelsteps if kind_rules.KIND == "image" else User.contributed_tokens
+    also = {
+        fulfilled: fulfilled + 1,
+        contributed: contributed + (round(contribution, 2) if kind_rules.KIND == "image" else int(contribution)),
+        User.last_active: now,
+    }
+    to_balance = earned
+    if not owner.trusted and not owner.is_anonymous:
+        escrow = round(earned / 2, 2)
+        to_balance = earned - escrow
+        also[User.evaluating_kudos] = User.evaluating_kudos + escrow
+    accounts.move_kudos(session, owner, to_balance, bucket="accumulated", reason="reward", request_id=request_id, job_id=job_id, also=also)
 
 
 # --- status and cancel -----------------------------------------------------------------

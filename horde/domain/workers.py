@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from horde.domain import accounts, bridges, errors, profanity
 from horde.domain import model_reference as ref
 from horde.domain.matching import IMAGE_FAST_SPEED, WorkerProfile
-from horde.models import HordeState, User, Worker
+from horde.models import User, Worker
 
 CHECK_IN_DEBOUNCE = dt.timedelta(seconds=30)
 ONLINE_WINDOW = dt.timedelta(seconds=300)
@@ -68,7 +68,7 @@ def accepted_text_models(declared: list[str], owner: User) -> list[str]:
     return models
 
 
-def _admit_new_worker(session: Session, owner: User, name: str, bridge_agent: str, ipaddr: str, modes: HordeState) -> None:
+def _admit_new_worker(session: Session, owner: User, name: str, bridge_agent: str, ipaddr: str, modes) -> None:
     lowered = name.lower()
     if any(part in lowered for part in FORBIDDEN_NAME_PARTS):
         raise errors.BadRequest("Worker names may not contain 'colab', 'tpu' or 'google'.")
@@ -91,7 +91,7 @@ def _admit_new_worker(session: Session, owner: User, name: str, bridge_agent: st
 
 
 def check_in(
-    session: Session, owner: User, body: dict, kind: str, ipaddr: str, modes: HordeState, now: dt.datetime
+    session: Session, owner: User, body: dict, kind: str, ipaddr: str, modes, now: dt.datetime
 ) -> tuple[Worker, list[str], bool]:
     """Find or register the popping worker and record its check-in.
 
@@ -117,7 +117,7 @@ def check_in(
         _admit_new_worker(session, owner, name, bridge_agent, ipaddr, modes)
         worker = Worker(
             id=str(uuid.uuid4()), name=name, name_lower=name.lower(), worker_type=kind, owner_id=owner.id,
-            created=now, last_check_in=now, models=[], blacklist=[], softprompts=[], speed_samples=[],
+            created=now, last_check_in=now, models=[], blacklist=[], softprompts=[],
         )
         session.add(worker)
         session.flush()  # column defaults (counters) are filled in

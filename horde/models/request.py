@@ -95,14 +95,14 @@ class GenerationRequest(Base):
             sort_key.desc(),
             "created",
             postgresql_where=text("n > 0 AND active AND NOT faulted"),
-            sqlite_where=text("n > 0 AND active = 1 AND faulted = 0"),
+            sqlite_where=text("n > 0 AND active AND NOT faulted"),
         ),
         Index(
             "ix_requests_user_queue",
             "user_id",
             "kind",
             postgresql_where=text("n > 0 AND active AND NOT faulted"),
-            sqlite_where=text("n > 0 AND active = 1 AND faulted = 0"),
+            sqlite_where=text("n > 0 AND active AND NOT faulted"),
         ),
         Index("ix_requests_expiry", "expiry"),
     )

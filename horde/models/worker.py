@@ -58,8 +58,7 @@ class Worker(Base):
     dropped_window_start: Mapped[dt.datetime | None] = mapped_column(DateTime)
     uptime: Mapped[int] = mapped_column(BigId, default=0)
     last_reward_uptime: Mapped[int] = mapped_column(BigId, default=0)
-    # Newest performance samples (things per second), at most 20, and their average.
-    speed_samples: Mapped[list] = mapped_column(JSON, default=list)
+    # Things per second, smoothed over recent jobs (None until the first delivery).
     speed: Mapped[float | None] = mapped_column(Float)
 
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -162,8 +162,8 @@ def upgrade():
     )
     with op.batch_alter_table('requests', schema=None) as batch_op:
         batch_op.create_index('ix_requests_expiry', ['expiry'], unique=False)
-        batch_op.create_index('ix_requests_queue', ['kind', sa.literal_column('sort_key DESC'), 'created'], unique=False, postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active = 1 AND faulted = 0'))
-        batch_op.create_index('ix_requests_user_queue', ['user_id', 'kind'], unique=False, postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active = 1 AND faulted = 0'))
+        batch_op.create_index('ix_requests_queue', ['kind', sa.literal_column('sort_key DESC'), 'created'], unique=False, postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active AND NOT faulted'))
+        batch_op.create_index('ix_requests_user_queue', ['user_id', 'kind'], unique=False, postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active AND NOT faulted'))
 
     op.create_table('teams',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -235,7 +235,6 @@ def upgrade():
     sa.Column('dropped_window_start', sa.DateTime(), nullable=True),
     sa.Column('uptime', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('last_reward_uptime', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('speed_samples', sa.JSON(), nullable=False),
     sa.Column('speed', sa.Float(), nullable=True),
     sa.Column('created', sa.DateTime(), nullable=False),
     sa.Column('last_check_in', sa.DateTime(), nullable=False),
@@ -332,8 +331,8 @@ def downgrade():
 
     op.drop_table('teams')
     with op.batch_alter_table('requests', schema=None) as batch_op:
-        batch_op.drop_index('ix_requests_user_queue', postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active = 1 AND faulted = 0'))
-        batch_op.drop_index('ix_requests_queue', postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active = 1 AND faulted = 0'))
+        batch_op.drop_index('ix_requests_user_queue', postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active AND NOT faulted'))
+        batch_op.drop_index('ix_requests_queue', postgresql_where=sa.text('n > 0 AND active AND NOT faulted'), sqlite_where=sa.text('n > 0 AND active AND NOT faulted'))
         batch_op.drop_index('ix_requests_expiry')
 
     op.drop_table('requests')

@@ -52,8 +52,7 @@ class ImageCheck(Resource):
     @ns.response(200, "Success", M["check"])
     def get(self, request_id: str):
         """Progress of a request, without images (cheap: poll this)."""
-        _, fields = generation.check(session(), services(), request_id, "image", utcnow())
-        return fields
+        return generation.check(session(), services(), request_id, "image", utcnow())
 
 
 @ns.route("/generate/status/<string:request_id>", endpoint="image_status")
@@ -62,7 +61,7 @@ class ImageStatus(Resource):
     def get(self, request_id: str):
         """Progress of a request with its finished images."""
         db, svc = session(), services()
-        request, fields = generation.check(db, svc, request_id, "image", utcnow())
+        request, fields = generation.status(db, svc, request_id, "image", utcnow())
         return {**fields, "generations": generation.image_generations(db, svc, request), "shared": request.shared}
 
     @ns.response(200, "Cancelled; what was finished", M["status"])

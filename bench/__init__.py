@@ -1,0 +1,1 @@
+"""Benchmarks: simulated clients and workers driving a real Horde server over HTTP."""

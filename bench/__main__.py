@@ -1,0 +1,190 @@
+"""python -m bench [scenario ...]: run benchmark scenarios and print their figures as JSON.
+
+Scenarios: async, pop, loop, check (default: all). Each starts its own server (gunicorn on
+a fresh PostgreSQL database, Redis, rate limits off, a requester without a concurrency
+limit) unless --url points at one that is already running and --requester/--owners give keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench import load, scenarios
+from bench.server import BenchServer
+
+HERE = Path(__file__).resolve().parent
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+
+
+def report(name: str, samples: load.Samples, wall: float, harness_cpu: float, server_cpu: float, **figures) -> dict:
+    result = {
+        "scenario": name,
+        "seconds": round(wall, 1),
+        "harness_cpu_cores": round(harness_cpu / wall, 2),
+        "server_cpu_cores": round(server_cpu / wall, 2),
+        "latency": {op: load.percentiles(values) for op, values in samples.latencies.items()},
+        "counts": samples.counts,
+        "errors": samples.errors,
+        **figures,
+    }
+    print(json.dumps(result, indent=2), flush=True)
+    return result
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.kind = args.kind
+        self.server: BenchServer | None = None
+
+    def __enter__(self) -> "Run":
+        data = Path(tempfile.mkdtemp(prefix="horde-bench-"))
+        os.environ["HORDE_MODE"] = self.kind
+        self.server = BenchServer(self.args.server_workers, self.args.port, data).start()
+        self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000000", "--trusted")
+        self.owners = [self.server.user(f"bench-owner-{i}", "--trusted", "--kudos", "1000") for i in range(10)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def server_cpu(self) -> float:
+        return load.process_cpu_seconds(self.server.pids())
+
+    def fill(self, depth: int) -> list[str]:
+        """Queue `depth` requests (through the API)."""
+        per_process = depth // self.args.processes + 1
+        params = {"kind": self.kind, "requester": self.requester, "deadline": time.time() + 600, "concurrency": 16,
+                  "per_process": per_process}
+        samples, _, _ = load.run(scenarios.submit_requests, self.url, self.args.processes, params)
+        return samples.extra.get("ids", [])
+
+
+def scenario_async(run: Run) -> dict:
+    params = {"kind": run.kind, "requester": run.requester, "deadline": time.time() + run.args.seconds, "concurrency": 16}
+    cpu0 = run.server_cpu()
+    samples, wall, harness = load.run(scenarios.submit_requests, run.url, run.args.processes, params)
+    queued = samples.counts.get("queued", 0)
+    return report(f"{run.kind} async submit", samples, wall, harness, run.server_cpu() - cpu0,
+                  requests_per_second=round(queued / wall, 1))
+
+
+def scenario_pop(run: Run, depth: int) -> dict:
+    run.fill(depth)
+    params = {
+        "kind": run.kind, "requester": run.requester, "owner_keys": run.owners, "deadline": time.time() + run.args.seconds,
+        "workers_per_process": 100 // run.args.processes, "idle_interval": 1.0, "work_seconds": 0.5, "refill": True,
+    }
+    cpu0 = run.server_cpu()
+    samples, wall, harness = load.run(scenarios.workers, run.url, run.args.processes, params, connections=100)
+    pops = len(samples.latencies.get("pop", []))
+    return report(f"{run.kind} pop at depth {depth} (100 workers)", samples, wall, harness, run.server_cpu() - cpu0,
+                  depth=depth, pops_per_second=round(pops / wall, 1))
+
+
+def scenario_loop(run: Run) -> dict:
+    warmup = 3.0
+    start = time.time()
+    params = {
+        "kind": run.kind, "requester": run.requester, "owner_keys": run.owners, "deadline": start + warmup + run.args.seconds,
+        "measure_from": time.perf_counter() + warmup, "concurrency": run.args.loop_clients // run.args.processes,
+        "poll_interval": 0.25, "workers_per_process": run.args.loop_workers // run.args.processes,
+    }
+    results: dict = {}
+
+    def clients() -> None:
+        results["clients"] = load.run(scenarios.clients_until_done, run.url, max(1, run.args.processes // 2), params)
+
+    cpu0 = run.server_cpu()
+    thread = threading.Thread(target=clients)
+    thread.start()
+    worker_samples, wall, harness_workers = load.run(scenarios.fast_workers, run.url, max(1, run.args.processes // 2), params)
+    thread.join()
+    client_samples, client_wall, harness_clients = results["clients"]
+    client_samples.merge(worker_samples)
+    wall = max(wall, client_wall)
+    completed = client_samples.counts.get("completed_in_window", 0)
+    return report(
+        f"{run.kind} full loop", client_samples, wall, harness_workers + harness_clients, run.server_cpu() - cpu0,
+        jobs_per_second=round(completed / run.args.seconds, 1),
+        delivered_per_second=round(client_samples.counts.get("delivered", 0) / wall, 1),
+    )
+
+
+def scenario_check(run: Run) -> dict:
+    ids = run.fill(1000)
+    ids_file = Path(tempfile.mkstemp(suffix=".txt")[1])
+    ids_file.write_text("\n".join(ids))
+    path = "/api/v2/generate/text/status/" if run.kind == "text" else "/api/v2/generate/check/"
+    env = {**os.environ, "HORDE_BENCH_IDS": str(ids_file), "HORDE_BENCH_PATH": path}
+    cpu0 = run.server_cpu()
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", "32", "-d", f"{int(run.args.seconds)}s", "--latency", "-s", str(HERE / "check.lua"), run.url],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    harness = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    rps = float(out.split("Requests/sec:")[1].split()[0])
+    non_2xx = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0
+    latency = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip().startswith(("50%", "90%", "99%"))}
+    result = {
+        "scenario": f"{run.kind} {'status' if run.kind == 'text' else 'check'} polling (wrk, 32 connections)",
+        "seconds": round(wall, 1), "requests_per_second": rps, "non_2xx": non_2xx, "latency": latency,
+        "harness_cpu_cores": round(harness / wall, 2), "server_cpu_cores": round((run.server_cpu() - cpu0) / wall, 2),
+    }
+    print(json.dumps(result, indent=2), flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("scenarios", nargs="*", default=["async", "pop", "loop", "check"])
+    parser.add_argument("--kind", choices=["image", "text"], default="image")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--processes", type=int, default=4, help="load generator processes")
+    parser.add_argument("--server-workers", type=int, default=4, help="gunicorn processes")
+    parser.add_argument("--port", type=int, default=7391)
+    parser.add_argument("--depths", default="1000,10000")
+    parser.add_argument("--loop-clients", type=int, default=64)
+    parser.add_argument("--loop-workers", type=int, default=32)
+    parser.add_argument("--output", default=str(HERE / "results"))
+    args = parser.parse_args()
+    results = {"machine": machine(), "kind": args.kind, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "results": []}
+    for name in args.scenarios:
+        if name == "pop":
+            for depth in (int(d) for d in args.depths.split(",")):
+                with Run(args) as run:
+                    results["results"].append(scenario_pop(run, depth))
+            continue
+        with Run(args) as run:
+            results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    target = Path(args.output) / f"{args.kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    target.write_text(json.dumps(results, indent=2))
+    print(f"results written to {target}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Load generation over several processes (one Python process saturates a core quickly).
+
+Each process runs an asyncio loop with an aiohttp session and returns raw latencies; the
+parent merges them and reports throughput, percentiles and the harness's own CPU use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import resource
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+import aiohttp
+
+
+@dataclass
+class Samples:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def record(self, op: str, seconds: float) -> None:
+        self.latencies.setdefault(op, []).append(seconds)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    def merge(self, other: "Samples") -> None:
+        for op, values in other.latencies.items():
+            self.latencies.setdefault(op, []).extend(values)
+        for what, n in other.counts.items():
+            self.counts[what] = self.counts.get(what, 0) + n
+        for what, n in other.errors.items():
+            self.errors[what] = self.errors.get(what, 0) + n
+        for key, value in other.extra.items():
+            self.extra.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+
+
+class Client:
+    """A timed HTTP client over one aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, samples: Samples):
+        self.session, self.base, self.samples = session, base, samples
+
+    async def call(self, op: str, method: str, path: str, **kwargs) -> tuple[int, dict | None]:
+        url = path if path.startswith("http") else f"{self.base}{path}"
+        start = time.perf_counter()
+        try:
+            async with self.session.request(method, url, **kwargs) as response:
+                body = await response.json(content_type=None) if response.content_type == "application/json" else None
+                status = response.status
+        except Exception as exc:  # noqa: BLE001 - a benchmark counts failures, it does not stop
+            self.samples.error(f"{op}:{type(exc).__name__}")
+            return 0, None
+        self.samples.record(op, time.perf_counter() - start)
+        if status >= 400:
+            self.samples.error(f"{op}:{status}:{(body or {}).get('rc')}")
+        return status, body
+
+
+Scenario = Callable[[Client, int, dict], Awaitable[None]]
+
+
+def _process(scenario: Scenario, base: str, index: int, params: dict, connections: int, out) -> None:
+    async def main() -> Samples:
+        samples = Samples()
+        connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+            await scenario(Client(session, base, samples), index, params)
+        return samples
+
+    out.put(asyncio.run(main()))
+
+
+def run(scenario: Scenario, base: str, processes: int, params: dict, connections: int = 64) -> tuple[Samples, float, float]:
+    """Run `scenario` in `processes` processes; returns samples, wall seconds, harness CPU seconds."""
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    procs = [ctx.Process(target=_process, args=(scenario, base, i, params, connections, out)) for i in range(processes)]
+    for proc in procs:
+        proc.start()
+    merged = Samples()
+    for _ in procs:
+        merged.merge(out.get())
+    for proc in procs:
+        proc.join()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return merged, wall, cpu
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"p50_ms": round(pick(0.50), 2), "p90_ms": round(pick(0.90), 2), "p99_ms": round(pick(0.99), 2),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 2), "n": len(ordered)}
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of live processes (the server's), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields_ = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(fields_[11]) + int(fields_[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total

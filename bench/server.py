@@ -1,0 +1,81 @@
+"""A server to benchmark: `horde serve` (gunicorn) on a fresh PostgreSQL database, with Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+PG_ADMIN = os.environ.get("HORDE_BENCH_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("HORDE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def _admin(sql: str) -> None:
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+class BenchServer:
+    def __init__(self, workers: int, port: int, data_dir: Path):
+        self.name = f"horde_bench_{uuid.uuid4().hex[:8]}"
+        self.url = f"http://127.0.0.1:{port}"
+        self.database_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{self.name}"
+        self.env = {
+            **os.environ,
+            "HORDE_MODE": os.environ.get("HORDE_MODE", "image"),
+            "HORDE_DATABASE_URL": self.database_url,
+            "HORDE_REDIS_URL": REDIS,
+            "HORDE_REDIS_PREFIX": f"{self.name}:",
+            "HORDE_RATE_LIMITS": "false",
+            "HORDE_SECRET_KEY": "bench",
+            "HORDE_DATA_DIR": str(data_dir),
+            "HORDE_PORT": str(port),
+            "HORDE_HOST": "127.0.0.1",
+            "HORDE_LOG_LEVEL": "warning",
+            "HORDE_WEB_WORKERS": str(workers),
+        }
+        self.proc: subprocess.Popen | None = None
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "horde.cli", *args], env=self.env, check=True, capture_output=True, text=True
+        ).stdout
+
+    def user(self, name: str, *flags: str) -> str:
+        out = self.cli("user", "create", "--username", name, *flags)
+        return re.search(r"api key: (\S+)", out).group(1)
+
+    def start(self) -> "BenchServer":
+        _admin(f'CREATE DATABASE "{self.name}"')
+        self.cli("db", "upgrade")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "horde.cli", "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        for _ in range(300):
+            try:
+                if requests.get(f"{self.url}/api/v2/status/heartbeat", timeout=1).ok:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError("bench server did not start")
+
+    def pids(self) -> list[int]:
+        if self.proc is None:
+            return []
+        children = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+        return [self.proc.pid, *map(int, children)]
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
