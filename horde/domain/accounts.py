@@ -9,7 +9,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import case, insert, select, update
+from functools import lru_cache
+
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from horde.domain import errors
@@ -24,6 +26,8 @@ _USERNAME_BAD = re.compile(r"[<>#\x00-\x1f]")
 FLOOR_ANONYMOUS = -50
 FLOOR_PSEUDONYMOUS = 14
 FLOOR_OAUTH = 25
+
+_INSERT_EVENT = insert(KudosEvent.__table__)
 
 KUDOS_BUCKETS = ("accumulated", "gifted", "donated", "admin", "received", "recurring", "awarded", "styled")
 
@@ -147,15 +151,15 @@ def move_kudos(
     """Add `amount` (may be negative) to a balance, never below the user's floor.
 
     One atomic UPDATE (no read-modify-write), plus one appended event; `also` adds more
-    column changes to that same UPDATE. The anonymous account's row is never updated here:
-    its events are folded by a background job.
+    column changes to that same UPDATE, as {column name: ("add", n) or ("set", value)}.
+    The anonymous account's row is never updated here: its events are folded by a job.
     """
     if bucket not in KUDOS_BUCKETS:
         raise ValueError(f"unknown kudos bucket {bucket}")
     amount = round(float(amount), 2)
     anonymous = user.id == ANONYMOUS_USER_ID
-    session.execute(
-        insert(KudosEvent),
+    session.connection().execute(
+        _INSERT_EVENT,
         dict(
             user_id=user.id, amount=amount, bucket=bucket, reason=reason, request_id=request_id, job_id=job_id,
             other_user_id=other_user_id, folded=not anonymous,
@@ -166,12 +170,29 @@ def move_kudos(
     apply_to_balance(session, user.id, amount, bucket, kudos_floor(user), also)
 
 
-def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str, floor: int, also: dict | None = None) -> None:
-    new_balance = User.kudos + amount
+@lru_cache(maxsize=256)
+def _balance_statement(bucket: str, also: tuple[tuple[str, str], ...]):
+    """UPDATE users for one bucket plus extra columns ("add" a number or "set" a value),
+    built once with bind parameters (building SQL per call costs more than running it)."""
+    new_balance = User.kudos + bindparam("amount")
     bucket_column = getattr(User, f"kudos_{bucket}")
-    values = {User.kudos: case((new_balance < floor, floor), else_=new_balance), bucket_column: bucket_column + amount}
-    values.update(also or {})
-    session.execute(update(User).where(User.id == user_id).values(values).execution_options(synchronize_session=False))
+    values = {
+        User.kudos: case((new_balance < bindparam("floor"), bindparam("floor")), else_=new_balance),
+        bucket_column: bucket_column + bindparam("amount"),
+    }
+    for name, how in also:
+        column = getattr(User, name)
+        values[column] = column + bindparam(f"also_{name}") if how == "add" else bindparam(f"also_{name}")
+    return update(User.__table__).where(User.__table__.c.id == bindparam("user_id")).values(values)
+
+
+def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str, floor: int, also: dict | None = None) -> None:
+    """`also` maps column names to ("add", number) or ("set", value)."""
+    also = also or {}
+    statement = _balance_statement(bucket, tuple(sorted((name, how) for name, (how, _) in also.items())))
+    params = {"user_id": user_id, "amount": amount, "floor": floor}
+    params.update({f"also_{name}": value for name, (_, value) in also.items()})
+    session.connection().execute(statement, params)
 
 
 def is_admin(user: User, admins: list[str]) -> bool:

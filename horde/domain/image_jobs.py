@@ -11,6 +11,12 @@ from horde.models import GenerationRequest, Job
 
 KIND = "image"
 THINGS_DIVISOR = 1_000_000  # pixelsteps -> megapixelsteps
+USAGE_COLUMN, CONTRIBUTION_COLUMN = "usage_megapixelsteps", "contributed_megapixelsteps"
+
+
+def amount(megapixelsteps: float) -> float:
+    """Usage and contribution records keep megapixelsteps to two decimals."""
+    return round(megapixelsteps, 2)
 BATCH_MULTIPLIER = {ref.FLUX: 5, ref.QWEN: 10, ref.ZIMAGE: 8}
 
 # The payload of a pop that found nothing still carries the model defaults (spec §3.4).

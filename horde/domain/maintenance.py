@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, errors, live, matching, queue
@@ -105,6 +105,16 @@ def refresh_snapshots(session: Session, svc: Services, now: dt.datetime) -> None
         },
         ttl=60,
     )
+    session.commit()
+
+
+def refresh_queue_statistics(session: Session) -> None:
+    """ANALYZE the queue tables. They change fast (bursts of new requests), faster than
+    autovacuum notices; the pop's plans are only good with current statistics."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in ("requests", "request_models", "jobs"):
+        session.execute(text(f"ANALYZE {table}"))
     session.commit()
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from types import ModuleType, SimpleNamespace
 
-from sqlalchemy import ARRAY, String, case, delete, func, insert, literal, select, true, union_all, update
+from sqlalchemy import ARRAY, String, bindparam, case, delete, func, insert, literal, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, errors, matching
@@ -34,11 +35,6 @@ CANDIDATES_PER_MODEL = 3
 def sort_key(priority: int, created: dt.datetime) -> float:
     """Ordering value that ages by itself: priority + 5/s of age, minus a constant `now`."""
     return priority - PRIORITY_AGING_PER_SECOND * (created - EPOCH).total_seconds()
-
-
-def later(session: Session, column, value):
-    """SQL for the later of a column and a value (GREATEST on PostgreSQL, MAX on SQLite)."""
-    return func.greatest(column, value) if session.get_bind().dialect.name == "postgresql" else func.max(column, value)
 
 
 def queue_priority(user: User, downgraded: bool) -> int:
@@ -113,10 +109,9 @@ def enqueue(
         insert(QM),
         [{"request_id": request_id, "model": m, "kind": new.kind, "sort_key": key, "created": now} for m in (new.models or [ANY_MODEL])],
     )
-    counter = User.requested_image if new.kind == "image" else User.requested_text
     accounts.move_kudos(
         session, user, -new.tax, bucket="accumulated", reason="tax", request_id=request_id,
-        also={counter: counter + 1, User.last_active: now},
+        also={f"requested_{new.kind}": ("add", 1), "last_active": ("set", now)},
     )
 
 
@@ -151,7 +146,9 @@ def _candidate_ids(profile: WorkerProfile, window: int | None):
     (the worker's owner and its `priority_usernames`). A worker in maintenance only
     considers its owner's requests."""
     priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
-    own = select(R.id.label("request_id")).where(R.user_id.in_(priority), matching.queued(profile.kind))
+    own = select(R.id.label("request_id")).where(
+        R.user_id.in_(priority), matching.queued(profile.kind), matching.serves_models(profile)
+    )
     if window is not None:
         own = own.limit(window)
     if profile.maintenance:
@@ -184,7 +181,7 @@ def _candidates_postgres(session: Session, profile: WorkerProfile, eligible, win
     priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
     query = (
         select(R)
-        .where(R.id.in_(ids), matching.queued(profile.kind), matching.serves_models(profile), eligible)
+        .where(R.id.in_(ids), matching.queued(profile.kind), eligible)
         .order_by(case((R.user_id.in_(priority), 0), else_=1), R.sort_key.desc(), R.created)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -204,15 +201,25 @@ def _general_candidates_sqlite(session: Session, profile: WorkerProfile, eligibl
     return list(dict.fromkeys(session.scalars(query)))
 
 
-def _claim(session: Session, request: GenerationRequest, batch: int, expiry: dt.datetime, postgres: bool) -> bool:
-    """Take `batch` jobs off the request. On SQLite a compare-and-set guards against a race."""
-    statement = update(R).where(R.id == request.id).values(
-        n=R.n - batch, processing=R.processing + batch, expiry=later(session, R.expiry, expiry)
+# Hot statements, built once with bind parameters (building SQL per call costs more than
+# running it). Executed on the session's connection: Core, inside the same transaction.
+_T = R.__table__
+
+
+@lru_cache(maxsize=4)
+def _claim_statement(postgres: bool):
+    statement = update(_T).where(_T.c.id == bindparam("request_id")).values(
+        n=_T.c.n - bindparam("batch"), processing=_T.c.processing + bindparam("batch"),
+        expiry=(func.greatest if postgres else func.max)(_T.c.expiry, bindparam("expiry")),
     )
-    if not postgres:
-        statement = statement.where(R.n == request.n)
-    result = session.execute(statement.execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    # SQLite has no row locks to skip: a compare-and-set on n guards against a race.
+    return statement if postgres else statement.where(_T.c.n == bindparam("seen_n"))
+
+
+def _claim(session: Session, request: GenerationRequest, batch: int, expiry: dt.datetime, postgres: bool) -> bool:
+    """Take `batch` jobs off the request."""
+    params = {"request_id": request.id, "batch": batch, "expiry": expiry, "seen_n": request.n}
+    return session.connection().execute(_claim_statement(postgres), params).rowcount == 1
 
 
 def pop(session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount: int, now: dt.datetime) -> Popped | None:
@@ -239,7 +246,7 @@ def pop(session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount
             if not _claim(session, request, batch, expiry, postgres):
                 continue
             if request.n - batch <= 0:
-                session.execute(delete(QM).where(QM.request_id == request.id))
+                session.connection().execute(_DELETE_QUEUE_ENTRIES, {"request_id": request.id})
         seed = kind_rules.batch_seed(request)
         model = kind_rules.choose_model(request, profile)
         jobs = [
@@ -284,12 +291,21 @@ def load_job(session: Session, job_id: str, user: User) -> Job:
     return job
 
 
+@lru_cache(maxsize=16)
+def _finish_statement(columns: tuple[str, ...]):
+    table = Job.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("job_id"), table.c.state == job_states.PROCESSING)
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+
+
 def _finish_job(session: Session, job: Job, values: dict) -> None:
     """Compare-and-set: only one submit of a job ever wins."""
-    result = session.execute(
-        update(Job).where(Job.id == job.id, Job.state == job_states.PROCESSING).values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    statement = _finish_statement(tuple(sorted(values)))
+    params = {"job_id": job.id, **{f"new_{name}": value for name, value in values.items()}}
+    result = session.connection().execute(statement, params)
     if result.rowcount != 1:
         session.rollback()
         current = session.get(Job, job.id)
@@ -371,60 +387,65 @@ def deliver(
     owner = people.get(job.worker_owner_id)
     if owner is not None:
         _credit_owner(session, kind_rules, owner, earned, contribution, request.id, job.id, now)
-    session.execute(
-        update(R).where(R.id == request.id).values(
-            finished=R.finished + 1, processing=R.processing - 1, consumed_kudos=R.consumed_kudos + paid,
-            expiry=later(session, R.expiry, now + REQUEST_LIFETIME),
-        ).execution_options(synchronize_session=False)
+    session.connection().execute(
+        _delivered_statement(session.get_bind().dialect.name == "postgresql"),
+        {"request_id": request.id, "paid": paid, "expiry": now + REQUEST_LIFETIME},
     )
     requester = people.get(request.user_id)
     if requester is not None:
         usage = contribution * (requester.usage_multiplier or 1.0)
-        usage_column = User.usage_megapixelsteps if kind_rules.KIND == "image" else User.usage_tokens
         accounts.move_kudos(
             session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id,
-            also={usage_column: usage_column + (usage if kind_rules.KIND == "image" else int(usage)), User.last_active: now},
+            also={kind_rules.USAGE_COLUMN: ("add", kind_rules.amount(usage)), "last_active": ("set", now)},
         )
     return Delivery(job=job, request=request, reward=reward, paid=paid)
 
 
+@lru_cache(maxsize=2)
+def _delivered_statement(postgres: bool):
+    return update(_T).where(_T.c.id == bindparam("request_id")).values(
+        finished=_T.c.finished + 1, processing=_T.c.processing - 1, consumed_kudos=_T.c.consumed_kudos + bindparam("paid"),
+        expiry=(func.greatest if postgres else func.max)(_T.c.expiry, bindparam("expiry")),
+    )
+
+
 SPEED_SMOOTHING = 0.1  # weight of the newest sample in a worker's speed (about the last 20 jobs)
+_W, _TEAM = Worker.__table__, Team.__table__
+_CREDIT_WORKER = update(_W).where(_W.c.id == bindparam("worker_id")).values(
+    kudos_generated=_W.c.kudos_generated + bindparam("earned"),
+    fulfilments=_W.c.fulfilments + 1,
+    contributions=_W.c.contributions + bindparam("contribution"),
+    speed=case(
+        (_W.c.speed.is_(None), bindparam("speed")),
+        else_=_W.c.speed * (1 - SPEED_SMOOTHING) + bindparam("speed") * SPEED_SMOOTHING,
+    ),
+)
+_CREDIT_TEAM = update(_TEAM).where(_TEAM.c.id == bindparam("team_id")).values(
+    kudos=_TEAM.c.kudos + bindparam("earned"), contributions=_TEAM.c.contributions + bindparam("contribution"),
+    fulfilments=_TEAM.c.fulfilments + 1,
+)
+_DELETE_QUEUE_ENTRIES = delete(QM.__table__).where(QM.__table__.c.request_id == bindparam("request_id"))
 
 
 def _credit_worker(session, kind_rules, worker_id: str, team_id: str | None, earned: float, contribution: float, speed: float) -> None:
-    session.execute(
-        update(Worker).where(Worker.id == worker_id).values(
-            kudos_generated=Worker.kudos_generated + earned,
-            fulfilments=Worker.fulfilments + 1,
-            contributions=Worker.contributions + round(contribution, 2),
-            speed=case(
-                (Worker.speed.is_(None), speed),
-                else_=Worker.speed * (1 - SPEED_SMOOTHING) + speed * SPEED_SMOOTHING,
-            ),
-        ).execution_options(synchronize_session=False)
-    )
+    params = {"worker_id": worker_id, "earned": earned, "contribution": round(contribution, 2), "speed": speed, "team_id": team_id}
+    session.connection().execute(_CREDIT_WORKER, params)
     if team_id and kind_rules.KIND == "image":
-        session.execute(
-            update(Team).where(Team.id == team_id).values(
-                kudos=Team.kudos + earned, contributions=Team.contributions + round(contribution, 2), fulfilments=Team.fulfilments + 1
-            ).execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_CREDIT_TEAM, params)
 
 
 def _credit_owner(session, kind_rules, owner: User, earned: float, contribution: float, request_id: str, job_id: str, now) -> None:
     """Untrusted owners get half now and half in escrow until they are trusted."""
-    fulfilled = User.fulfilled_image if kind_rules.KIND == "image" else User.fulfilled_text
-    contributed = User.contributed_megapixelsteps if kind_rules.KIND == "image" else User.contributed_tokens
     also = {
-        fulfilled: fulfilled + 1,
-        contributed: contributed + (round(contribution, 2) if kind_rules.KIND == "image" else int(contribution)),
-        User.last_active: now,
+        f"fulfilled_{kind_rules.KIND}": ("add", 1),
+        kind_rules.CONTRIBUTION_COLUMN: ("add", kind_rules.amount(contribution)),
+        "last_active": ("set", now),
     }
     to_balance = earned
     if not owner.trusted and not owner.is_anonymous:
         escrow = round(earned / 2, 2)
         to_balance = earned - escrow
-        also[User.evaluating_kudos] = User.evaluating_kudos + escrow
+        also["evaluating_kudos"] = ("add", escrow)
     accounts.move_kudos(session, owner, to_balance, bucket="accumulated", reason="reward", request_id=request_id, job_id=job_id, also=also)
 
 

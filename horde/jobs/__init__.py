@@ -48,6 +48,7 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
         PeriodicJob("stale-jobs", 5.0, with_session(lambda s: maintenance.requeue_stale_jobs(s, utcnow()))),
         PeriodicJob("expire-requests", 30.0, with_session(lambda s: maintenance.expire_requests(s, services, utcnow()))),
         PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
+        PeriodicJob("queue-statistics", 30.0, with_session(maintenance.refresh_queue_statistics)),
     ]
 
 
