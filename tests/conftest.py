@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from horde.app import create_app
 from horde.domain import accounts, horde_modes
+from horde.modes import Mode
 from horde.settings import Settings
 from tests import support
 
@@ -88,28 +89,44 @@ def reset_database(app) -> None:
 
 
 @pytest.fixture(scope="session")
-def backend_apps(tmp_path_factory):
-    """One app per backend, built lazily and kept for the session."""
-    built: dict[str, object] = {}
+def backend_apps(tmp_path_factory, request):
+    """One app per (backend, mode), built lazily and kept for the session. Each mode has
+    its own database, as in production."""
+    built: dict[tuple[str, Mode], object] = {}
+    extra_databases: list[str] = []
 
-    def get(backend: str, request):
-        if backend not in built:
-            data_dir = tmp_path_factory.mktemp(f"horde-{backend}")
+    def get(backend: str, fixture_request, mode: Mode = Mode.IMAGE):
+        key = (backend, mode)
+        if key not in built:
+            data_dir = tmp_path_factory.mktemp(f"horde-{backend}-{mode.value}")
             if backend == "postgres":
-                url = request.getfixturevalue("pg_url")
-                built[backend] = build_app(make_settings(data_dir, url))
+                url = fixture_request.getfixturevalue("pg_url")
+                if mode is not Mode.IMAGE:
+                    url = support.create_pg_database(f"horde_test_{mode.value}")
+                    extra_databases.append(url)
+                built[key] = build_app(make_settings(data_dir, url, mode=mode))
             else:
-                built[backend] = build_app(make_settings(data_dir))
-        return built[backend]
+                built[key] = build_app(make_settings(data_dir, mode=mode))
+        return built[key]
 
     yield get
     for app in built.values():
         app.extensions["horde"].db.dispose()
+    for url in extra_databases:
+        support.drop_pg_database(url)
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def app(request, backend_apps):
     application = backend_apps(request.param, request)
+    reset_database(application)
+    yield application
+    application.extensions["horde"].db.remove()
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def text_app(request, backend_apps):
+    application = backend_apps(request.param, request, Mode.TEXT)
     reset_database(application)
     yield application
     application.extensions["horde"].db.remove()

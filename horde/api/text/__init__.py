@@ -1,3 +1,5 @@
 """Text-mode namespaces (the "KoboldAI Horde")."""
 
-NAMESPACES: tuple = ()
+from horde.api.text import generate
+
+NAMESPACES: tuple = (generate.ns,)

@@ -1,0 +1,91 @@
+"""The text generation loop: async, status (and cancel), pop, submit."""
+
+from __future__ import annotations
+
+from flask_restx import Namespace, Resource
+
+from horde.api import validation
+from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, services, session
+from horde.api.image.generate import queued_answer
+from horde.api.text.models import build
+from horde.db import utcnow
+from horde.domain import generation, text_jobs, text_requests
+
+ns = Namespace("generate_text", description="Text generation", path="/v2")
+M = build(ns)
+apikey = ns.parser()
+apikey.add_argument("apikey", location="headers", required=True, help=APIKEY_HELP)
+
+
+def status_body(db, svc, request, fields: dict) -> dict:
+    return {**fields, "generations": generation.text_generations(db, request)}
+
+
+@ns.route("/generate/text/async", endpoint="text_async")
+class TextAsync(Resource):
+    @ns.expect(apikey, M["input"])
+    @ns.response(202, "Queued", M["async"])
+    @ns.response(200, "Dry run: the kudos it would cost")
+    def post(self):
+        """Queue a text request."""
+        body = validation.body(M["input"])
+        user = caller()
+        new = text_requests.build(body, user_trusted=user.trusted)
+        result = generation.request_generation(
+            session(), services(), user, new, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
+        )
+        return queued_answer(result)
+
+
+@ns.route("/generate/text/status/<string:request_id>", endpoint="text_status")
+class TextStatus(Resource):
+    @ns.response(200, "Success", M["status"])
+    def get(self, request_id: str):
+        """Progress of a text request with its finished generations."""
+        db, svc = session(), services()
+        request, fields = generation.status(db, svc, request_id, "text", utcnow())
+        return status_body(db, svc, request, fields)
+
+    @ns.response(200, "Cancelled; what was finished", M["status"])
+    def delete(self, request_id: str):
+        """Cancel a text request."""
+        db, svc = session(), services()
+        request, fields = generation.cancel(db, svc, request_id, "text", utcnow())
+        body = status_body(db, svc, request, fields)
+        db.commit()
+        return body
+
+
+@ns.route("/generate/text/pop", endpoint="text_pop")
+class TextPop(Resource):
+    @ns.expect(apikey, M["pop_input"])
+    @ns.response(200, "A job, or id null and the reasons requests were skipped", M["pop"])
+    def post(self):
+        """Text worker check-in: take up to `amount` jobs of one request."""
+        body = validation.body(M["pop_input"])
+        user = caller()
+        result = generation.pop_jobs(session(), services(), user, body, "text", ipaddr=client_ip(), now=utcnow())
+        popped = result.popped
+        if popped is None:
+            return {
+                "payload": dict(text_jobs.IDLE_PAYLOAD), "id": None, "ids": [], "skipped": result.skipped,
+                "softprompt": None, "model": None, "ttl": None, "messages": [], "extra_source_images": None,
+            }
+        ids = [job.id for job in popped.jobs]
+        return {
+            "payload": text_jobs.payload(popped.request, popped.seed, len(ids)), "id": ids[0], "ids": ids,
+            "skipped": {}, "softprompt": popped.request.softprompt, "model": popped.model, "ttl": popped.ttl,
+            "messages": [], "extra_source_images": None,
+        }
+
+
+@ns.route("/generate/text/submit", endpoint="text_submit")
+class TextSubmit(Resource):
+    @ns.expect(apikey, M["submit"])
+    @ns.response(200, "Delivered", M["submitted"])
+    def post(self):
+        """Deliver generated text."""
+        body = validation.body(M["submit"])
+        user = caller()
+        reward = generation.submit_job(session(), services(), user, body, "text", utcnow())
+        return {"reward": reward}

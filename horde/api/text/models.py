@@ -1,0 +1,103 @@
+"""flask-restx models of the text routes: validation schemas and Swagger documentation."""
+
+from __future__ import annotations
+
+from flask_restx import Namespace, fields
+
+
+def build(ns: Namespace) -> dict:
+    m: dict = {}
+    m["params"] = ns.model("ModelGenerationInputKobold", {
+        "n": fields.Integer(min=1, max=20, default=1),
+        "max_context_length": fields.Integer(min=80, max=1048576, default=2048),
+        "max_length": fields.Integer(min=16, max=4096, default=80),
+        "rep_pen": fields.Float(min=1, max=3),
+        "rep_pen_range": fields.Integer(min=0, max=4096),
+        "rep_pen_slope": fields.Float(min=0, max=10),
+        "singleline": fields.Boolean,
+        "temperature": fields.Float(min=0, max=5),
+        "tfs": fields.Float(min=0, max=1),
+        "top_a": fields.Float(min=0, max=1),
+        "top_k": fields.Integer(min=0, max=200),
+        "top_p": fields.Float(min=0.001, max=1),
+        "typical": fields.Float(min=0, max=1),
+        "sampler_order": fields.List(fields.Integer),
+        "use_default_badwordsids": fields.Boolean,
+        "stop_sequence": fields.List(fields.String),
+        "min_p": fields.Float(min=0, max=1, default=0.0),
+        "smoothing_factor": fields.Float(min=0, max=10, default=0.0),
+        "dynatemp_range": fields.Float(min=0, max=5, default=0.0),
+        "dynatemp_exponent": fields.Float(min=0, max=5, default=1.0),
+        "frmtadsnsp": fields.Boolean, "frmtrmblln": fields.Boolean, "frmtrmspch": fields.Boolean,
+        "frmttriminc": fields.Boolean,
+    })
+    m["extra_source_image"] = ns.model("ExtraSourceImageKobold", {
+        "image": fields.String(required=True, min_length=1), "strength": fields.Float(default=1.0),
+    })
+    m["input"] = ns.model("GenerationInputKobold", {
+        "prompt": fields.String(required=True, description="The prompt to continue"),
+        "params": fields.Nested(m["params"]),
+        "softprompt": fields.String(min_length=1),
+        "trusted_workers": fields.Boolean(default=False),
+        "validated_backends": fields.Boolean(default=False),
+        "slow_workers": fields.Boolean(default=True),
+        "extra_slow_workers": fields.Boolean(default=False),
+        "workers": fields.List(fields.String(max_length=36)),
+        "worker_blacklist": fields.Boolean(default=False),
+        "models": fields.List(fields.String),
+        "dry_run": fields.Boolean(default=False),
+        "proxied_account": fields.String,
+        "extra_source_images": fields.List(fields.Nested(m["extra_source_image"])),
+        "disable_batching": fields.Boolean(default=False),
+        "allow_downgrade": fields.Boolean(default=False),
+        "webhook": fields.String,
+        "style": fields.String(min_length=3, max_length=1024),
+    })
+    m["async"] = ns.model("RequestAsyncKobold", {"id": fields.String, "kudos": fields.Float, "message": fields.String})
+    check = {
+        "finished": fields.Integer, "processing": fields.Integer, "restarted": fields.Integer,
+        "waiting": fields.Integer, "done": fields.Boolean, "faulted": fields.Boolean, "wait_time": fields.Integer,
+        "queue_position": fields.Integer, "kudos": fields.Float, "is_possible": fields.Boolean,
+    }
+    m["metadata"] = ns.model("GenerationMetadataKobold", {
+        "type": fields.String(required=True, enum=["censorship"]),
+        "value": fields.String(required=True, enum=["csam"]),
+        "ref": fields.String(max_length=255),
+    })
+    m["generation"] = ns.model("GenerationKobold", {
+        "text": fields.String, "seed": fields.Integer, "gen_metadata": fields.List(fields.Nested(m["metadata"])),
+        "worker_id": fields.String, "worker_name": fields.String, "model": fields.String, "state": fields.String,
+    })
+    m["status"] = ns.model("RequestStatusKobold", {**check, "generations": fields.List(fields.Nested(m["generation"]))})
+    m["pop_input"] = ns.model("PopInputKobold", {
+        "name": fields.String(required=True),
+        "priority_usernames": fields.List(fields.String),
+        "nsfw": fields.Boolean(default=True),
+        "models": fields.List(fields.String(min_length=3, max_length=255)),
+        "bridge_agent": fields.String(max_length=1000, default="unknown:0:unknown"),
+        "threads": fields.Integer(min=1, max=50, default=1),
+        "require_upfront_kudos": fields.Boolean(default=False),
+        "amount": fields.Integer(min=1, max=20, default=1),
+        "extra_slow_worker": fields.Boolean(default=False),
+        "max_length": fields.Integer(default=512),
+        "max_context_length": fields.Integer(default=2048),
+        "softprompts": fields.List(fields.String),
+    })
+    m["message"] = ns.model("ResponseModelMessagePopKobold", {
+        "id": fields.String, "message": fields.String, "origin": fields.String, "expiry": fields.String,
+    })
+    m["pop"] = ns.model("GenerationPayloadKobold", {
+        "payload": fields.Raw(description="ModelPayloadKobold: the job's parameters"),
+        "id": fields.String, "ids": fields.List(fields.String), "skipped": fields.Raw, "softprompt": fields.String,
+        "model": fields.String, "ttl": fields.Integer, "messages": fields.List(fields.Nested(m["message"])),
+        "extra_source_images": fields.Raw,
+    })
+    m["submit"] = ns.model("SubmitInputKobold", {
+        "id": fields.String(required=True),
+        "generation": fields.String(required=True, description="The generated text"),
+        "state": fields.String(enum=["ok", "censored", "faulted", "csam"], default="ok"),
+        "seed": fields.Integer(default=0),
+        "gen_metadata": fields.List(fields.Nested(m["metadata"])),
+    })
+    m["submitted"] = ns.model("GenerationSubmittedKobold", {"reward": fields.Float})
+    return m
