@@ -90,7 +90,8 @@ def scenario_pop(run: Run, depth: int) -> dict:
     run.fill(depth)
     params = {
         "kind": run.kind, "requester": run.requester, "owner_keys": run.owners, "deadline": time.time() + run.args.seconds,
-        "workers_per_process": 100 // run.args.processes, "idle_interval": 1.0, "work_seconds": 0.5, "refill": True,
+        "workers_per_process": 100 // run.args.processes, "idle_interval": 1.0, "work_seconds": run.args.work_seconds,
+        "refill": True,
     }
     cpu0 = run.server_cpu()
     samples, wall, harness = load.run(scenarios.workers, run.url, run.args.processes, params, connections=100)
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=4, help="gunicorn processes")
     parser.add_argument("--port", type=int, default=7391)
     parser.add_argument("--depths", default="1000,10000")
+    parser.add_argument("--work-seconds", type=float, default=3.0, help="simulated generation time per job (pop scenario)")
     parser.add_argument("--loop-clients", type=int, default=64)
     parser.add_argument("--loop-workers", type=int, default=32)
     parser.add_argument("--output", default=str(HERE / "results"))

@@ -59,7 +59,6 @@ class Settings:
     data_dir: str = "var"
     rate_limits: bool = True
     default_concurrency: int = 30
-    anonymous_concurrency: int = 500
     admins: list[str] = field(default_factory=list)
     web_workers: int = 0  # 0: chosen from the CPU count (1 on SQLite)
     run_jobs: bool = True
@@ -90,7 +89,6 @@ class Settings:
             "data_dir": ("HORDE_DATA_DIR", lambda v, n: v),
             "rate_limits": ("HORDE_RATE_LIMITS", _bool),
             "default_concurrency": ("HORDE_DEFAULT_CONCURRENCY", _int),
-            "anonymous_concurrency": ("HORDE_ANONYMOUS_CONCURRENCY", _int),
             "admins": ("HORDE_ADMINS", lambda v, n: _list(v)),
             "web_workers": ("HORDE_WEB_WORKERS", _int),
             "run_jobs": ("HORDE_RUN_JOBS", _bool),

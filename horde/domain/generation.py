@@ -28,7 +28,7 @@ NO_WORKER_MESSAGE = (
     "No available workers can fulfill this request. It will expire in 20 minutes unless a worker appears. "
     "Please consider reducing the size of the request or choosing a different model."
 )
-SKIPPED_CACHE_SECONDS = 5.0
+SKIPPED_CACHE_SECONDS = 30.0
 MAX_GEN_METADATA = 50
 
 

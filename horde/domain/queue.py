@@ -126,7 +126,8 @@ class Popped:
     fake: bool = False
 
 
-QUEUE_WINDOW = 32  # queue entries read per served model before looking deeper
+QUEUE_WINDOW = 32  # queue entries read per served model in the first pass
+DEEP_WINDOW = 512  # and in the second, for a worker that could serve none of the first
 
 
 def _priority_candidate(session: Session, profile: WorkerProfile, eligible):
@@ -166,18 +167,11 @@ def _candidate_ids(profile: WorkerProfile, window: int | None):
     return union_all(heads, own.subquery().select())
 
 
-def _candidates_postgres(session: Session, profile: WorkerProfile, eligible, window: int | None) -> list[GenerationRequest]:
-    """Two steps whose plans do not depend on table statistics:
-
-    1. candidate ids (see `_candidate_ids`), whose cost is `window` index entries per
-       served model whatever the queue's depth;
-    2. those requests by primary key, the rules checked, the best one claimed with SKIP
-       LOCKED (a request another worker is claiming is passed over). Priority users first,
-       then kudos priority with aging, then age.
-    """
-    ids = list(dict.fromkeys(session.scalars(_candidate_ids(profile, window))))
-    if not ids:
-        return []
+def _claim_best(session: Session, profile: WorkerProfile, eligible, ids: list[str]) -> list[GenerationRequest]:
+    """The best eligible request among `ids`, claimed with SKIP LOCKED (a request another
+    worker is claiming is passed over): priority users first, then kudos priority with
+    aging, then age. With `_candidate_ids` this makes two statements whose plans do not
+    depend on table statistics: an index walk, then primary-key lookups."""
     priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
     query = (
         select(R)
@@ -227,10 +221,13 @@ def pop(session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount
     postgres = session.get_bind().dialect.name == "postgresql"
     eligible = matching.eligible(profile)
     if postgres:
-        # The heads of the queues first; only a worker that can serve none of them looks deeper.
-        candidates = _candidates_postgres(session, profile, eligible, QUEUE_WINDOW) or _candidates_postgres(
-            session, profile, eligible, None
-        )
+        # The heads of the queues first; a worker that can serve none of them looks deeper,
+        # unless the first pass already saw every entry of its queues.
+        ids = list(dict.fromkeys(session.scalars(_candidate_ids(profile, QUEUE_WINDOW))))
+        candidates = _claim_best(session, profile, eligible, ids) if ids else []
+        if not candidates and len(ids) >= QUEUE_WINDOW:
+            deeper = list(dict.fromkeys(session.scalars(_candidate_ids(profile, DEEP_WINDOW))))
+            candidates = _claim_best(session, profile, eligible, [i for i in deeper if i not in set(ids)])
     else:
         first = _priority_candidate(session, profile, eligible)
         candidates = [first] if first is not None else []
