@@ -29,6 +29,7 @@ NO_WORKER_MESSAGE = (
     "Please consider reducing the size of the request or choosing a different model."
 )
 SKIPPED_CACHE_SECONDS = 30.0
+DEEP_MISS_SECONDS = 10.0  # a worker that found nothing deep in the queue checks only its head for a while
 MAX_GEN_METADATA = 50
 
 
@@ -174,8 +175,12 @@ def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str,
     worker, models, _fresh = workers.check_in(session, user, body, kind, ipaddr, modes, now)
     session.flush()
     profile = workers.profile(worker, user.id, user.trusted, models, body, kind)
-    popped = queue.pop(session, kind_module(kind), profile, int(body.get("amount", 1)), now)
+    missed_key = f"deep-miss:{worker.id}"
+    look_deep = svc.cache.get(missed_key) is None
+    popped = queue.pop(session, kind_module(kind), profile, int(body.get("amount", 1)), now, look_deep=look_deep)
     if popped is None:
+        if look_deep:
+            svc.cache.set(missed_key, True, DEEP_MISS_SECONDS)
         if worker.maintenance:
             session.commit()
             raise errors.WorkerMaintenance(worker.maintenance_msg or errors.WorkerMaintenance.message)

@@ -216,8 +216,13 @@ def _claim(session: Session, request: GenerationRequest, batch: int, expiry: dt.
     return session.connection().execute(_claim_statement(postgres), params).rowcount == 1
 
 
-def pop(session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount: int, now: dt.datetime) -> Popped | None:
-    """Hand this worker the best request it may serve, as a batch of up to `amount` jobs."""
+def pop(
+    session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount: int, now: dt.datetime, *, look_deep: bool = True
+) -> Popped | None:
+    """Hand this worker the best request it may serve, as a batch of up to `amount` jobs.
+
+    `look_deep=False` skips the second, deeper pass (for a worker whose last deep look
+    found nothing: the heads of the queues are still checked on every pop)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     eligible = matching.eligible(profile)
     if postgres:
@@ -225,7 +230,7 @@ def pop(session: Session, kind_rules: ModuleType, profile: WorkerProfile, amount
         # unless the first pass already saw every entry of its queues.
         ids = list(dict.fromkeys(session.scalars(_candidate_ids(profile, QUEUE_WINDOW))))
         candidates = _claim_best(session, profile, eligible, ids) if ids else []
-        if not candidates and len(ids) >= QUEUE_WINDOW:
+        if not candidates and look_deep and len(ids) >= QUEUE_WINDOW:
             deeper = list(dict.fromkeys(session.scalars(_candidate_ids(profile, DEEP_WINDOW))))
             candidates = _claim_best(session, profile, eligible, [i for i in deeper if i not in set(ids)])
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_restx import Namespace, fields
 
+from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields
+
 from horde.domain import model_reference as ref
 
 SAMPLERS = [
@@ -99,11 +101,7 @@ def build(ns: Namespace) -> dict:
         "id": fields.String, "kudos": fields.Float, "message": fields.String,
         "warnings": fields.List(fields.Nested(m["warning"])),
     })
-    check = {
-        "finished": fields.Integer, "processing": fields.Integer, "restarted": fields.Integer,
-        "waiting": fields.Integer, "done": fields.Boolean, "faulted": fields.Boolean, "wait_time": fields.Integer,
-        "queue_position": fields.Integer, "kudos": fields.Float, "is_possible": fields.Boolean,
-    }
+    check = check_fields()
     m["check"] = ns.model("RequestStatusCheck", check)
     m["metadata"] = ns.model("GenerationMetadataStable", {
         "type": fields.String(required=True, enum=METADATA_TYPES),
@@ -119,15 +117,7 @@ def build(ns: Namespace) -> dict:
         **check, "generations": fields.List(fields.Nested(m["generation"])), "shared": fields.Boolean,
     })
     m["pop_input"] = ns.model("PopInputStable", {
-        "name": fields.String(required=True),
-        "priority_usernames": fields.List(fields.String),
-        "nsfw": fields.Boolean(default=True),
-        "models": fields.List(fields.String(min_length=3, max_length=255)),
-        "bridge_agent": fields.String(max_length=1000, default="unknown:0:unknown"),
-        "threads": fields.Integer(min=1, max=50, default=1),
-        "require_upfront_kudos": fields.Boolean(default=False),
-        "amount": fields.Integer(min=1, max=20, default=1),
-        "extra_slow_worker": fields.Boolean(default=False),
+        **pop_input_fields(),
         "max_pixels": fields.Integer(default=262144),
         "blacklist": fields.List(fields.String),
         "allow_img2img": fields.Boolean(default=True),
@@ -139,9 +129,7 @@ def build(ns: Namespace) -> dict:
         "allow_lora": fields.Boolean(default=False),
         "limit_max_steps": fields.Boolean(default=False),
     })
-    m["message"] = ns.model("ResponseModelMessagePop", {
-        "id": fields.String, "message": fields.String, "origin": fields.String, "expiry": fields.String,
-    })
+    m["message"] = ns.model("ResponseModelMessagePop", pop_message_fields())
     m["pop"] = ns.model("GenerationPayloadStable", {
         "payload": fields.Raw(description="ModelPayloadStable: the job's parameters"),
         "id": fields.String, "ids": fields.List(fields.String), "skipped": fields.Raw,

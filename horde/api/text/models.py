@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_restx import Namespace, fields
 
+from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields
+
 
 def build(ns: Namespace) -> dict:
     m: dict = {}
@@ -54,11 +56,7 @@ def build(ns: Namespace) -> dict:
         "style": fields.String(min_length=3, max_length=1024),
     })
     m["async"] = ns.model("RequestAsyncKobold", {"id": fields.String, "kudos": fields.Float, "message": fields.String})
-    check = {
-        "finished": fields.Integer, "processing": fields.Integer, "restarted": fields.Integer,
-        "waiting": fields.Integer, "done": fields.Boolean, "faulted": fields.Boolean, "wait_time": fields.Integer,
-        "queue_position": fields.Integer, "kudos": fields.Float, "is_possible": fields.Boolean,
-    }
+    check = check_fields()
     m["metadata"] = ns.model("GenerationMetadataKobold", {
         "type": fields.String(required=True, enum=["censorship"]),
         "value": fields.String(required=True, enum=["csam"]),
@@ -70,22 +68,12 @@ def build(ns: Namespace) -> dict:
     })
     m["status"] = ns.model("RequestStatusKobold", {**check, "generations": fields.List(fields.Nested(m["generation"]))})
     m["pop_input"] = ns.model("PopInputKobold", {
-        "name": fields.String(required=True),
-        "priority_usernames": fields.List(fields.String),
-        "nsfw": fields.Boolean(default=True),
-        "models": fields.List(fields.String(min_length=3, max_length=255)),
-        "bridge_agent": fields.String(max_length=1000, default="unknown:0:unknown"),
-        "threads": fields.Integer(min=1, max=50, default=1),
-        "require_upfront_kudos": fields.Boolean(default=False),
-        "amount": fields.Integer(min=1, max=20, default=1),
-        "extra_slow_worker": fields.Boolean(default=False),
+        **pop_input_fields(),
         "max_length": fields.Integer(default=512),
         "max_context_length": fields.Integer(default=2048),
         "softprompts": fields.List(fields.String),
     })
-    m["message"] = ns.model("ResponseModelMessagePopKobold", {
-        "id": fields.String, "message": fields.String, "origin": fields.String, "expiry": fields.String,
-    })
+    m["message"] = ns.model("ResponseModelMessagePopKobold", pop_message_fields())
     m["pop"] = ns.model("GenerationPayloadKobold", {
         "payload": fields.Raw(description="ModelPayloadKobold: the job's parameters"),
         "id": fields.String, "ids": fields.List(fields.String), "skipped": fields.Raw, "softprompt": fields.String,
