@@ -28,9 +28,25 @@ accesslog = None
 errorlog = "-"
 
 
-def post_worker_init(worker) -> None:
-    """Every web process may run the scheduler; its leader lock lets one do the work."""
-    if _settings.run_jobs:
-        from horde.jobs import start_in_background
+_scheduler = None
 
-        start_in_background(worker.wsgi)
+
+def when_ready(server) -> None:
+    """Run the scheduler as a process of its own next to the web processes: its periodic
+    work (queue snapshots, sweeps) must not take the GIL from a process serving requests.
+    Its leader lock makes it wait if another node's scheduler is already working."""
+    global _scheduler
+    if _settings.run_jobs:
+        import subprocess
+        import sys
+
+        _scheduler = subprocess.Popen([sys.executable, "-m", "horde.cli", "jobs"])
+
+
+def on_exit(server) -> None:
+    if _scheduler is not None and _scheduler.poll() is None:
+        _scheduler.terminate()
+        try:
+            _scheduler.wait(10)
+        except Exception:
+            _scheduler.kill()

@@ -39,10 +39,16 @@ class Recorder:
                 assert start_b >= end_a, "two schedulers ran jobs at the same time"
 
 
+def wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def exercise(make_lock, takeover_within: float):
     recorder = Recorder()
     first = Scheduler([recorder.job("first")], make_lock("first"), tick=0.05).start()
-    time.sleep(0.3)
+    wait_for(lambda: "first" in recorder.nodes())
     second = Scheduler([recorder.job("second")], make_lock("second"), tick=0.05).start()
     time.sleep(0.6)
     try:
