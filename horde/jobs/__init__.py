@@ -44,11 +44,11 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
 
     return [
         PeriodicJob("heartbeat", 5.0, heartbeat),
-        PeriodicJob("queue-snapshot", 1.0, with_session(lambda s: maintenance.refresh_snapshots(s, services, utcnow()))),
+        PeriodicJob("queue-snapshot", 2.0, with_session(lambda s: maintenance.refresh_snapshots(s, services, utcnow()))),
         PeriodicJob("stale-jobs", 5.0, with_session(lambda s: maintenance.requeue_stale_jobs(s, utcnow()))),
         PeriodicJob("expire-requests", 30.0, with_session(lambda s: maintenance.expire_requests(s, services, utcnow()))),
         PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
-        PeriodicJob("queue-statistics", 30.0, with_session(maintenance.refresh_queue_statistics)),
+        PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),
     ]
 
 
