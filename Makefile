@@ -6,7 +6,7 @@ SDK_VENV := .venv-sdk
 HORDE_SDK_VERSION := 0.33.3
 # horde-sdk needs Python >= 3.12: the first of pyenv's 3.12 builds or python3.12 on the PATH
 # that actually runs (a pyenv shim for a version that is not selected does not).
-PYTHON312 ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -V -r) $$(command -v python3.12 2>/dev/null); do $$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null && echo $$p && break; done)
+PYTHON312 ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python 2>/dev/null | sort -V -r) $$(command -v python3.12 2>/dev/null); do $$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null && echo $$p && break; done)
 PYTEST_ARGS ?=
 
 .PHONY: run test install sdk-env bench clean
