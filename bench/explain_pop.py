@@ -49,8 +49,9 @@ def main(depth: int) -> None:
                 queue.enqueue(session, user, new, request_id=str(uuid.uuid4()), worker_ids=[], worker_blacklist=False,
                               ipaddr="127.0.0.1", client_agent="explain", webhook=None, proxied_account=None,
                               downgraded=False, now=utcnow())
+            owner, _ = accounts.create_user(session, svc.hasher, "gpu-owner")
             worker = Worker(id=str(uuid.uuid4()), name="explain", name_lower="explain", worker_type="image",
-                            owner_id=user.id, bridge_agent=REGEN, models=IMAGE_MODELS[:3])
+                            owner_id=owner.id, bridge_agent=REGEN, models=IMAGE_MODELS[:3])
             session.add(worker)
         with svc.db.session_factory() as session:
             session.execute(text("ANALYZE"))
