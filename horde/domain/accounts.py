@@ -129,13 +129,6 @@ def create_user(
     return user, api_key
 
 
-def reset_api_key(session: Session, hasher: KeyHasher, user: User) -> str:
-    api_key = new_api_key()
-    user.api_key_hash = hasher.hash(api_key)
-    session.flush()
-    return api_key
-
-
 def move_kudos(
     session: Session,
     user: User,

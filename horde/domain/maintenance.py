@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, errors, live, matching, queue
-from horde.models import ANONYMOUS_USER_ID, GenerationRequest, Job, KudosEvent, User
+from horde.models import ANONYMOUS_USER_ID, GenerationRequest, Job, KudosEvent
 from horde.models import job as job_states
 from horde.services import Services
 from horde.storage import result_key
@@ -116,12 +116,3 @@ def refresh_queue_statistics(session: Session) -> None:
     for table in ("requests", "request_models", "jobs"):
         session.execute(text(f"ANALYZE {table}"))
     session.commit()
-
-
-def user_balance_check(session: Session, user_id: int) -> tuple[float, float]:
-    """(balance, sum of the user's folded events): equal unless a floor clamp applied."""
-    user = session.get(User, user_id)
-    total = session.scalar(
-        select(func.coalesce(func.sum(KudosEvent.amount), 0)).where(KudosEvent.user_id == user_id, KudosEvent.folded.is_(True))
-    )
-    return float(user.kudos), float(total or 0)

@@ -228,10 +228,6 @@ def text_fast_threshold(models: list[str]) -> float:
     return 3.0 if parameters >= 20 else 4.0 if parameters >= 13 else 5.0
 
 
-def is_online(worker: Worker, now: dt.datetime) -> bool:
-    return now - worker.last_check_in < ONLINE_WINDOW
-
-
 def stored_profile(worker: Worker, owner_trusted: bool) -> WorkerProfile:
     """A profile from what the worker declared at its last check-in (for is_possible)."""
     body = {

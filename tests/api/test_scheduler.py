@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 
 from horde.cache import RedisCache
 from horde.jobs.locks import CacheLeaderLock, FileLeaderLock, PostgresLeaderLock
