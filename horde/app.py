@@ -16,7 +16,7 @@ from horde.api import install as install_api
 from horde.api import limits
 from horde.cache import make_cache
 from horde.db import Database
-from horde.domain.accounts import KeyHasher
+from horde.domain.accounts import CallerCache, KeyHasher
 from horde.domain.live import LiveWorkers
 from horde.services import Services, make_store
 from horde.settings import DEV_SECRET_KEY, Settings
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
-        live=LiveWorkers(),
+        live=LiveWorkers(), callers=CallerCache(),
     )
     migrate.init_app(app, db)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from horde.cache import Cache
 from horde.db import Database
-from horde.domain.accounts import KeyHasher
+from horde.domain.accounts import CallerCache, KeyHasher
 from horde.domain.live import LiveWorkers
 from horde.settings import Settings
 from horde.storage import LocalStore, ResultStore, S3Store
@@ -20,6 +20,7 @@ class Services:
     hasher: KeyHasher
     store: ResultStore
     live: LiveWorkers
+    callers: CallerCache
 
 
 def make_store(settings: Settings) -> ResultStore:

@@ -84,6 +84,7 @@ def reset_database(app) -> None:
     db.remove()
     services = app.extensions["horde"]
     services.live.clear()
+    services.callers.forget()
     services.cache.clear()  # the in-process cache: positions, skip counts, model lists
     horde_modes.forget()
 

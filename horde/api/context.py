@@ -29,8 +29,10 @@ def client_agent() -> str:
     return request.headers.get("Client-Agent", "unknown:0:unknown")[:1000]
 
 
-def caller(required: bool = True) -> User | None:
-    """The user of the `apikey` header. Missing: a validation error when required."""
+def caller(required: bool = True, recent: bool = False) -> User | None:
+    """The user of the `apikey` header. Missing: a validation error when required.
+
+    `recent=True` (the generation routes) accepts a snapshot up to a few seconds old."""
     if "caller" in g:
         return g.caller
     api_key = request.headers.get("apikey")
@@ -38,6 +40,10 @@ def caller(required: bool = True) -> User | None:
         if required:
             raise missing_header("apikey", APIKEY_HELP)
         return None
-    user = accounts.find_by_api_key(session(), services().hasher, api_key)
+    svc = services()
+    if recent:
+        user = svc.callers.find(session(), svc.hasher, api_key)
+    else:
+        user = accounts.find_by_api_key(session(), svc.hasher, api_key)
     g.caller = user
     return user

@@ -190,3 +190,42 @@ def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str,
 
 def is_admin(user: User, admins: list[str]) -> bool:
     return not user.is_anonymous and user.alias in admins
+
+
+class CallerCache:
+    """API key → user, kept a few seconds per process for the hot generation routes.
+
+    The user is a detached snapshot: fine for flags, limits and the kudos priority snapshot
+    (the public horde caches the same lookup for 30 s). Balances always move with atomic SQL,
+    never from this copy. Routes that show or change a user read it fresh.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 10000):
+        import threading
+
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def find(self, session: Session, hasher: KeyHasher, api_key: str | None) -> User:
+        import time
+
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(api_key or "")
+        if entry and entry[0] > now:
+            return entry[1]
+        user = find_by_api_key(session, hasher, api_key)
+        session.expunge(user)
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[api_key] = (now + self.ttl, user)
+        return user
+
+    def forget(self, user_id: int | None = None) -> None:
+        with self._lock:
+            if user_id is None:
+                self._entries.clear()
+            else:
+                self._entries = {k: v for k, v in self._entries.items() if v[1].id != user_id}

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, bridges, errors, profanity
@@ -177,8 +177,11 @@ def reward_uptime(session: Session, worker: Worker, owner: User, models: list[st
     worker.kudos_uptime += reward
     if owner.trusted or owner.is_anonymous:
         accounts.move_kudos(session, owner, reward, bucket="accumulated", reason="uptime")
-    else:
-        owner.evaluating_kudos = (owner.evaluating_kudos or 0) + reward
+    else:  # untrusted owners earn uptime into escrow
+        session.execute(
+            update(User).where(User.id == owner.id).values(evaluating_kudos=User.evaluating_kudos + reward)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def profile(worker: Worker, owner_id: int, owner_trusted: bool, models: list[str], body: dict, kind: str) -> WorkerProfile:

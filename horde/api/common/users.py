@@ -206,4 +206,5 @@ class UserSingle(Resource):
         target = accounts.get_user(db, _user_id(user_id))
         result = users.modify(db, actor, target, changes, services().settings.admins)
         db.commit()
+        services().callers.forget(target.id)
         return marshal(result, modify_user, skip_none=True)

@@ -37,7 +37,7 @@ class ImageAsync(Resource):
     def post(self):
         """Queue an image request."""
         body = validation.body(M["input"])
-        user = caller()
+        user = caller(recent=True)
         new = image_requests.build(
             body, user_trusted=user.trusted, user_special=user.special, user_education=user.education
         )
@@ -81,7 +81,7 @@ class ImagePop(Resource):
     def post(self):
         """Worker check-in: take up to `amount` jobs of one request."""
         body = validation.body(M["pop_input"])
-        user = caller()
+        user = caller(recent=True)
         svc = services()
         result = generation.pop_jobs(session(), svc, user, body, "image", ipaddr=client_ip(), now=utcnow())
         popped = result.popped
@@ -112,6 +112,6 @@ class ImageSubmit(Resource):
     def post(self):
         """Deliver a finished image ("R2" after uploading it, or base64)."""
         body = validation.body(M["submit"])
-        user = caller()
+        user = caller(recent=True)
         reward = generation.submit_job(session(), services(), user, body, "image", utcnow())
         return {"reward": reward}

@@ -29,7 +29,7 @@ class TextAsync(Resource):
     def post(self):
         """Queue a text request."""
         body = validation.body(M["input"])
-        user = caller()
+        user = caller(recent=True)
         new = text_requests.build(body, user_trusted=user.trusted)
         result = generation.request_generation(
             session(), services(), user, new, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
@@ -63,7 +63,7 @@ class TextPop(Resource):
     def post(self):
         """Text worker check-in: take up to `amount` jobs of one request."""
         body = validation.body(M["pop_input"])
-        user = caller()
+        user = caller(recent=True)
         result = generation.pop_jobs(session(), services(), user, body, "text", ipaddr=client_ip(), now=utcnow())
         popped = result.popped
         if popped is None:
@@ -86,6 +86,6 @@ class TextSubmit(Resource):
     def post(self):
         """Deliver generated text."""
         body = validation.body(M["submit"])
-        user = caller()
+        user = caller(recent=True)
         reward = generation.submit_job(session(), services(), user, body, "text", utcnow())
         return {"reward": reward}
