@@ -16,7 +16,9 @@ from types import ModuleType
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, errors, horde_modes, image_jobs, image_requests, images, live, queue, workers
+from horde.domain import (
+    accounts, errors, horde_modes, image_jobs, image_requests, images, live, queue, text_jobs, text_requests, workers,
+)
 from horde.domain.image_requests import NewRequest
 from horde.models import GenerationRequest, User
 from horde.models import job as job_states
@@ -44,12 +46,12 @@ class Queued:
     warnings: list[dict] | None = None
 
 
-def kind_module(kind: str) -> ModuleType:
-    if kind == "image":
-        return image_jobs
-    from horde.domain import text_jobs
+JOB_RULES: dict[str, ModuleType] = {"image": image_jobs, "text": text_jobs}
+REQUEST_RULES: dict[str, ModuleType] = {"image": image_requests, "text": text_requests}
 
-    return text_jobs
+
+def kind_module(kind: str) -> ModuleType:
+    return JOB_RULES[kind]
 
 
 def _check_webhook(body: dict) -> str | None:
@@ -67,27 +69,14 @@ def available_kudos(user: User) -> float:
 
 def _apply_upfront_rule(session: Session, svc: Services, user: User, new: NewRequest, body: dict, now: dt.datetime) -> bool:
     """Requests above the free threshold need their kudos in hand; returns True if downgraded."""
-    live_workers = svc.live.get(session, new.kind, now)
-    threads = sum(w.threads for w, _ in live_workers)
+    rules = REQUEST_RULES[new.kind]
+    threads = sum(w.threads for w, _ in svc.live.get(session, new.kind, now))
     totals = svc.cache.get(f"totals:{new.kind}") or {}
-    if new.kind == "image":
-        limit = image_requests.upfront_threshold(new.models, threads, int(totals.get("queued_jobs", 0)))
-        needed = image_requests.needs_upfront(new, limit)
-    else:
-        from horde.domain import text_requests
-
-        limit = text_requests.upfront_threshold(threads, int(totals.get("queued_jobs", 0)))
-        needed = text_requests.needs_upfront(new, limit)
-    if not needed or available_kudos(user) >= new.dry_run_cost:
+    limit = rules.upfront_threshold(new.models, threads, int(totals.get("queued_jobs", 0)))
+    if not rules.needs_upfront(new, limit) or available_kudos(user) >= new.dry_run_cost:
         return False
     if body.get("allow_downgrade"):
-        if new.kind == "image":
-            image_requests.downgrade(new, limit)
-            image_requests.reprice(new)
-        else:
-            from horde.domain import text_requests
-
-            text_requests.downgrade(new, limit)
+        rules.downgrade(new, limit)
         return True
     raise errors.KudosUpfront(
         f"This request requires {new.dry_run_cost:g} kudos to fulfil, and you do not have enough. "
@@ -250,8 +239,6 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         final_state = job_states.CSAM if csam or state == "csam" else job_states.CENSORED if censored else job_states.OK
         reward = None
     else:
-        from horde.domain import text_jobs
-
         censored = state in ("censored", "csam") or any(m.get("value") == "csam" for m in metadata)
         if state == "csam" and not any(m.get("value") == "csam" for m in metadata):
             metadata.append({"type": "censorship", "value": "csam"})

@@ -354,3 +354,4 @@ def downgrade(new: NewRequest, max_res: int) -> None:
     true_steps = accurate_steps(steps, cols["sampler_name"])
     params.update(width=width, height=height, ddim_steps=steps)
     cols.update(width=width, height=height, pixels=width * height, steps=true_steps, things=float(width * height * true_steps))
+    reprice(new)

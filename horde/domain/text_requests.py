@@ -63,7 +63,7 @@ def build(body: dict, *, user_trusted: bool) -> NewRequest:
     )
 
 
-def upfront_threshold(active_threads: int, queued_jobs: int) -> int:
+def upfront_threshold(models: list[str], active_threads: int, queued_jobs: int) -> int:
     """The longest generation (tokens) free of upfront kudos, by how busy the horde is."""
     return max(256, min(512 + 5 * active_threads - round(0.9 * queued_jobs), 512))
 
