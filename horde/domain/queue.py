@@ -1,9 +1,10 @@
-"""The queue engine shared by image and text: enqueue, pop, submit, cancel, status, sweeps.
+"""The queue engine shared by image and text: enqueue, pop, submit, cancel, status.
 
 What differs between the kinds (batching, TTL, payload, reward, burn) comes from a kind
-module (`image_jobs`, `text_jobs`) passed in. Hot-path rules (DESIGN.md §4): pop is one
-candidate query per pass with rows claimed `FOR UPDATE SKIP LOCKED` on PostgreSQL; balances
-move with single atomic UPDATEs; `check` reads one row plus the cached queue snapshot.
+module (`image_jobs`, `text_jobs`) passed in. Hot-path rules (DESIGN.md §4): pop finds its
+candidates with an index walk of the served models' queues and claims one with `FOR UPDATE
+SKIP LOCKED` (PostgreSQL); balances move with single atomic UPDATEs; hot statements are
+built once. Periodic sweeps live in `maintenance`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ EXTRA_SLOW_LIFETIME = dt.timedelta(minutes=60)
 FAULTS_BEFORE_FAULTED = 3
 PRIORITY_AGING_PER_SECOND = 5  # the public horde adds 50 every 10 s
 EPOCH = dt.datetime(2024, 1, 1)
-CANDIDATES_PER_MODEL = 3
 
 
 def sort_key(priority: int, created: dt.datetime) -> float:
