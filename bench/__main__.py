@@ -106,7 +106,7 @@ def scenario_loop(run: Run) -> dict:
     params = {
         "kind": run.kind, "requester": run.requester, "owner_keys": run.owners, "deadline": start + warmup + run.args.seconds,
         "measure_from": time.perf_counter() + warmup, "concurrency": run.args.loop_clients // run.args.processes,
-        "poll_interval": 0.25, "workers_per_process": run.args.loop_workers // run.args.processes,
+        "poll_interval": run.args.poll_interval, "workers_per_process": run.args.loop_workers // run.args.processes,
     }
     results: dict = {}
 
@@ -170,6 +170,7 @@ def main() -> None:
     parser.add_argument("--depths", default="1000,10000")
     parser.add_argument("--work-seconds", type=float, default=3.0, help="simulated generation time per job (pop scenario)")
     parser.add_argument("--loop-clients", type=int, default=64)
+    parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between a loop client's checks (horde-sdk: 4)")
     parser.add_argument("--loop-workers", type=int, default=32)
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
