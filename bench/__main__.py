@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--depths", default="1000,10000")
     parser.add_argument("--work-seconds", type=float, default=3.0, help="simulated generation time per job (pop scenario)")
     parser.add_argument("--loop-clients", type=int, default=64)
-    parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between a loop client's checks (horde-sdk: 4)")
+    parser.add_argument("--poll-interval", type=float, default=0.25, help="seconds between a loop client's checks (horde-sdk: 4)")
     parser.add_argument("--loop-workers", type=int, default=32)
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
