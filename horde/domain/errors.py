@@ -212,6 +212,22 @@ class ExcessiveStopSequence(BadRequest):
     rc, message = "ExcessiveStopSequence", "Stop sequences may total at most 2000 characters."
 
 
+class NoWorkerModSelected(BadRequest):
+    rc, message = "NoWorkerModSelected", "No valid worker modification selected!"
+
+
+class ProfaneWorkerInfo(BadRequest):
+    rc, message = "ProfaneWorkerInfo", "This worker info contains words that are not allowed."
+
+
+class TooLongWorkerName(BadRequest):
+    rc, message = "TooLongWorkerName", "Worker names may be at most 100 characters."
+
+
+class WorkerNameAlreadyExists(BadRequest):
+    rc, message = "WorkerNameAlreadyExists", "A worker with this name already exists."
+
+
 class KudosValidationError(BadRequest):
     rc, message = "KudosValidationError", "Kudos transfer refused."
 

@@ -23,3 +23,15 @@ def test_image_loop_with_horde_sdk(server, e2e_env):
 
     assert result["dry_run"]["kudos"] > 0
     assert result["simple_client"] == {"generations": 1, "seed": "4242", "size": [64, 64]}
+
+
+def test_worker_routes_with_horde_sdk(server, e2e_env):
+    _, key = support.create_user_cli(e2e_env, "sdk-worker-owner", "--trusted")
+    result = support.run_sdk(server.url, "worker_routes.py", api_key=key, worker_name="sdk-routes-worker")
+    assert result["by_name"]["models"] == ["stable_diffusion"] and result["by_name"]["type"].endswith("image")
+    assert result["by_name"]["performance"] == "No requests fulfilled yet"
+    assert result["modified"] == {"maintenance": False, "info": "an SDK worker"}
+    assert result["by_id_info"] == "an SDK worker"
+    assert "sdk-routes-worker" in result["listing"]["all"] and "sdk-routes-worker" in result["listing"]["image"]
+    assert result["listing"]["text"] == []
+    assert result["missing_rc"] == "WorkerNotFound"
