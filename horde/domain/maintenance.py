@@ -97,11 +97,17 @@ def refresh_snapshots(session: Session, svc: Services, now: dt.datetime) -> None
     processing = session.scalar(
         select(func.coalesce(func.sum(GenerationRequest.processing), 0)).where(GenerationRequest.kind == kind)
     )
+    past_minute = session.scalar(
+        select(func.coalesce(func.sum(Job.things), 0)).where(
+            Job.finished_at > now - dt.timedelta(seconds=60), Job.state.in_(job_states.DONE_STATES), Job.fake.is_(False)
+        )
+    )
     svc.cache.set(
         f"totals:{kind}",
         {
             "queued_jobs": int(queued_jobs), "queued_things": float(queued_things), "processing": int(processing or 0),
             "workers": len(live_workers), "threads": sum(w.threads for w, _ in live_workers),
+            "past_minute_things": float(past_minute or 0),
         },
         ttl=60,
     )

@@ -79,6 +79,7 @@ def test_horde_sdk_parses_common_routes_strictly(server, e2e_env):
     assert alias in result["users_listed"] and "Anonymous#0" in result["users_listed"]
     assert result["news_titles"]
     assert result["error"]["rc"] == "UserNotFound"
+    assert result["performance_workers"] >= 0
 
 
 def test_rate_limits_answer_json_429_shared_across_processes(e2e_env):

@@ -10,6 +10,8 @@ from horde_sdk.ai_horde_api.apimodels import (  # noqa: E402
     AIHordeHeartbeatRequest,
     AIHordeHeartbeatResponse,
     FindUserRequest,
+    HordePerformanceRequest,
+    HordePerformanceResponse,
     ListUsersDetailsRequest,
     ListUsersDetailsResponse,
     NewsRequest,
@@ -28,6 +30,7 @@ details = expect(
 )
 listing = expect(client.submit_request(ListUsersDetailsRequest(page=1), ListUsersDetailsResponse), ListUsersDetailsResponse, "users")
 news = expect(client.submit_request(NewsRequest(), NewsResponse), NewsResponse, "news")
+performance = expect(client.submit_request(HordePerformanceRequest(), HordePerformanceResponse), HordePerformanceResponse, "performance")
 missing = client.submit_request(SingleUserDetailsRequest(user_id=str(PARAMS["missing_user_id"])), UserDetailsResponse)
 assert isinstance(missing, RequestErrorResponse), f"an unknown user must be an error, got {missing!r}"
 
@@ -41,5 +44,6 @@ emit(
         "users_listed": [u.username for u in listing.root],
         "news_titles": [n.title for n in news.root],
         "error": {"rc": missing.rc, "message": missing.message},
+        "performance_workers": performance.worker_count,
     }
 )

@@ -7,7 +7,8 @@ from flask_restx import Namespace, Resource, fields, marshal
 from horde import __version__
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
-from horde.domain import errors, horde_modes, news
+from horde.db import utcnow
+from horde.domain import errors, horde_modes, news, performance
 
 ns = Namespace("status", description="How the horde is doing", path="/v2")
 
@@ -43,6 +44,16 @@ newspiece = ns.model(
         "tags": fields.List(fields.String),
         "title": fields.String,
         "more_info_urls": fields.List(fields.String),
+    },
+)
+performance_model = ns.model(
+    "HordePerformance",
+    {
+        "queued_requests": fields.Integer, "queued_text_requests": fields.Integer, "worker_count": fields.Integer,
+        "thread_count": fields.Integer, "text_worker_count": fields.Integer, "text_thread_count": fields.Integer,
+        "interrogator_count": fields.Integer, "interrogator_thread_count": fields.Integer,
+        "queued_megapixelsteps": fields.Float, "past_minute_megapixelsteps": fields.Float,
+        "queued_tokens": fields.Float, "past_minute_tokens": fields.Float, "queued_forms": fields.Float,
     },
 )
 optional_apikey = ns.parser()
@@ -92,3 +103,11 @@ class News(Resource):
     def get(self):
         """News about this horde, newest first."""
         return news.news()
+
+
+@ns.route("/status/performance", endpoint="performance")
+class Performance(Resource):
+    @ns.response(200, "Success", performance_model)
+    def get(self):
+        """Queued work, online workers and the last minute's throughput."""
+        return performance.performance(session(), services(), utcnow())
