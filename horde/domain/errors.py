@@ -236,6 +236,62 @@ class InvalidKudosAmount(KudosValidationError):
     rc, message = "InvalidKudosTransferAmount", "Kudos amount must be a non-zero number."
 
 
+class NegativeKudosTransfer(KudosValidationError):
+    rc, message = "NegativeKudosTransfer", "You cannot transfer negative kudos."
+
+
+class KudosTransferFromAnon(KudosValidationError):
+    rc, message = "KudosTransferFromAnon", "You cannot transfer kudos from the anonymous account."
+
+
+class KudosTransferToAnon(KudosValidationError):
+    rc, message = "KudosTransferToAnon", "You cannot transfer kudos to the anonymous account."
+
+
+class KudosTransferToSelf(KudosValidationError):
+    rc, message = "KudosTransferToSelf", "You cannot transfer kudos to yourself."
+
+
+class InvalidTargetUsername(KudosValidationError):
+    rc, message = "InvalidTargetUsername", "No user matches this username (use the alias name#id)."
+
+
+class TooFastKudosTransfers(KudosValidationError):
+    rc, message = "TooFastKudosTransfers", "This user sent you kudos within the last minute; wait before sending them kudos."
+
+
+class FaultWhenKudosSending(KudosValidationError):
+    rc, message = "FaultWhenKudosSending", "Your account cannot send kudos at the moment."
+
+
+class FaultWhenKudosReceiving(KudosValidationError):
+    rc, message = "FaultWhenKudosReceiving", "This account cannot receive kudos at the moment."
+
+
+class SourceAccountFlagged(KudosValidationError):
+    rc, message = "SourceAccountFlagged", "Flagged accounts cannot send kudos."
+
+
+class TargetAccountFlagged(KudosValidationError):
+    rc, message = "TargetAccountFlagged", "Flagged accounts cannot receive kudos."
+
+
+class EducationCannotSendKudos(KudosValidationError):
+    rc, message = "EducationCannotSendKudos", "Education accounts cannot send kudos."
+
+
+class DeletedUserTransfer(KudosValidationError):
+    rc, message = "DeletedUser", "Deleted accounts cannot send or receive kudos."
+
+
+class KudosTransferNotEnough(KudosValidationError):
+    rc, message = "KudosTransferNotEnough", "You do not have enough kudos for this transfer."
+
+
+class IdempotencyKeyConflict(KudosValidationError):
+    rc, message = "IdempotencyKeyConflict", "This Idempotency-Key was used for a different transfer."
+
+
 # --- 401 ---------------------------------------------------------------------------
 class InvalidAPIKey(HordeError):
     status, rc, message = 401, "InvalidAPIKey", "No user matching sent API Key. Have you remembered to register at /register ?"

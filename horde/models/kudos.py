@@ -29,10 +29,14 @@ class KudosEvent(Base):
     job_id: Mapped[str | None] = mapped_column(String(36))
     other_user_id: Mapped[int | None] = mapped_column(BigId)
     folded: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A client's Idempotency-Key on a transfer: a repeat is answered without moving kudos again.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
         Index("ix_kudos_events_user_created", "user_id", "created"),
         # The folding job reads only what is left to fold.
         Index("ix_kudos_events_unfolded", "user_id", postgresql_where=text("NOT folded"), sqlite_where=text("folded = 0")),
+        Index("uq_kudos_events_idempotency", "user_id", "idempotency_key", unique=True,
+              postgresql_where=text("idempotency_key IS NOT NULL"), sqlite_where=text("idempotency_key IS NOT NULL")),
     )

@@ -1,0 +1,110 @@
+"""Kudos transfers between users (spec/behaviour.md §2.11): checked, atomic, idempotent.
+
+The debit is one conditional UPDATE (`kudos - floor >= amount`), so two transfers racing
+for the same kudos cannot both succeed; both payers' rows are locked in id order first,
+so transfers in opposite directions cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from horde.cache import Cache
+from horde.domain import accounts, errors
+from horde.models import KudosEvent, User
+
+RECENT_TRANSFER_SECONDS = 60
+SUSPICIOUS_AT = 5
+
+
+def _target_id(username: str) -> int:
+    tail = (username or "").rsplit("#", 1)[-1] if "#" in (username or "") else ""
+    if not tail.isdigit():
+        raise errors.InvalidTargetUsername()
+    return int(tail)
+
+
+def _suspicious(user: User) -> bool:
+    return user.suspicion >= SUSPICIOUS_AT and not user.trusted
+
+
+def _check(source: User, target: User | None, amount: int) -> User:
+    if source.is_anonymous:
+        raise errors.KudosTransferFromAnon()
+    if amount < 0:
+        raise errors.NegativeKudosTransfer()
+    if amount == 0:
+        raise errors.InvalidKudosAmount()
+    if target is None or target.oauth_id == "<wiped>":
+        raise errors.InvalidTargetUsername()
+    if target.is_anonymous:
+        raise errors.KudosTransferToAnon()
+    if target.id == source.id:
+        raise errors.KudosTransferToSelf()
+    if source.deleted or target.deleted:
+        raise errors.DeletedUserTransfer()
+    if source.flagged:
+        raise errors.SourceAccountFlagged()
+    if source.education:
+        raise errors.EducationCannotSendKudos()
+    if _suspicious(source):
+        raise errors.FaultWhenKudosSending()
+    if target.flagged:
+        raise errors.TargetAccountFlagged()
+    if _suspicious(target):
+        raise errors.FaultWhenKudosReceiving()
+    return target
+
+
+def _replayed(session: Session, source_id: int, key: str, target_id: int, amount: int) -> bool:
+    """True if this Idempotency-Key already moved exactly this transfer."""
+    earlier = session.scalar(
+        select(KudosEvent).where(KudosEvent.user_id == source_id, KudosEvent.idempotency_key == key)
+    )
+    if earlier is None:
+        return False
+    if earlier.other_user_id != target_id or round(-earlier.amount) != amount:
+        raise errors.IdempotencyKeyConflict()
+    return True
+
+
+_DEBIT = (
+    update(User.__table__)
+    .where(
+        User.__table__.c.id == bindparam("source_id"),
+        User.__table__.c.kudos - bindparam("floor") >= bindparam("amount"),
+    )
+    .values(kudos=User.__table__.c.kudos - bindparam("amount"))
+)
+
+
+def transfer(session: Session, cache: Cache, source: User, username: str, amount: int, idempotency_key: str | None) -> int:
+    """Move `amount` kudos from `source` to the user named by alias; returns the amount."""
+    if source.is_anonymous:
+        raise errors.KudosTransferFromAnon()
+    target = _check(source, session.get(User, _target_id(username)), amount)
+    if idempotency_key and _replayed(session, source.id, idempotency_key, target.id, amount):
+        return amount
+    if cache.get(f"transfer:{target.id}->{source.id}"):
+        raise errors.TooFastKudosTransfers()
+    # Lock both rows in id order: opposite transfers wait for each other instead of deadlocking.
+    session.execute(select(User.id).where(User.id.in_(sorted({source.id, target.id}))).order_by(User.id).with_for_update())
+    params = {"source_id": source.id, "floor": accounts.kudos_floor(source), "amount": amount}
+    if session.connection().execute(_DEBIT, params).rowcount != 1:
+        session.rollback()
+        raise errors.KudosTransferNotEnough()
+    gift_bucket = "donated" if target.education else "gifted"
+    # The debit above moved the balance; the event records it (and its bucket) for the ledger.
+    session.execute(
+        update(User).where(User.id == source.id).values({getattr(User, f"kudos_{gift_bucket}"): getattr(User, f"kudos_{gift_bucket}") - amount})
+        .execution_options(synchronize_session=False)
+    )
+    session.add(
+        KudosEvent(user_id=source.id, amount=-amount, bucket=gift_bucket, reason="transfer", other_user_id=target.id,
+                   idempotency_key=idempotency_key, folded=True)
+    )
+    accounts.move_kudos(session, target, amount, bucket="received", reason="transfer", other_user_id=source.id)
+    session.commit()
+    cache.set(f"transfer:{source.id}->{target.id}", True, RECENT_TRANSFER_SECONDS)
+    return amount
