@@ -36,6 +36,8 @@ ROUTE_LIMITS: dict[str, list[tuple[str, object]]] = {
     "user_single": [("60 per minute", ip_method_path_key)],
     "horde_modes": [("30 per minute", ip_key)],
     "worker_single": [("30 per minute", ip_method_path_key)],
+    "teams_list": [("30 per minute", ip_method_path_key)],
+    "team_single": [("30 per minute", ip_method_path_key)],
     "kudos_transfer": [("1 per second", apikey_method_path_key), ("90 per hour", apikey_method_path_key)],
     "image_async": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key), ("2 per second", apikey_method_path_key)],
     "image_check": [("10 per second", ip_method_path_key)],

@@ -212,6 +212,22 @@ class ExcessiveStopSequence(BadRequest):
     rc, message = "ExcessiveStopSequence", "Stop sequences may total at most 2000 characters."
 
 
+class NoTeamModSelected(BadRequest):
+    rc, message = "NoTeamModSelected", "No valid team modification selected!"
+
+
+class TeamNameAlreadyExists(BadRequest):
+    rc, message = "TeamNameAlreadyExists", "A team with this name already exists."
+
+
+class ProfaneTeamName(BadRequest):
+    rc, message = "ProfaneTeamName", "This team name contains words that are not allowed."
+
+
+class ProfaneTeamInfo(BadRequest):
+    rc, message = "ProfaneTeamInfo", "This team info contains words that are not allowed."
+
+
 class NoWorkerModSelected(BadRequest):
     rc, message = "NoWorkerModSelected", "No valid worker modification selected!"
 
@@ -354,6 +370,10 @@ class TooManySameIPs(Forbidden):
 
 class AnonForbidden(Forbidden):
     rc, message = "AnonForbidden", "Anonymous users cannot do this."
+
+
+class UntrustedTeamCreation(Forbidden):
+    rc, message = "UntrustedTeamCreation", "Only trusted users can create teams."
 
 
 class DeletedUser(Forbidden):

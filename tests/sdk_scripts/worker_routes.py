@@ -7,7 +7,16 @@ assert os.environ.get("TESTS_ONGOING") == "1", "strict mode expected"
 from _common import KEY, PARAMS, emit, expect  # noqa: E402
 from horde_sdk.ai_horde_api.ai_horde_clients import AIHordeAPIManualClient  # noqa: E402
 from horde_sdk.ai_horde_api.apimodels import (  # noqa: E402
+    AllTeamDetailsRequest,
+    AllTeamDetailsResponse,
     AllWorkersDetailsRequest,
+    CreateTeamRequest,
+    DeleteTeamRequest,
+    DeleteTeamResponse,
+    ModifyTeam,
+    ModifyTeamRequest,
+    SingleTeamDetailsRequest,
+    TeamDetails,
     AllWorkersDetailsResponse,
     ImageGenerateJobPopRequest,
     ImageGenerateJobPopResponse,
@@ -47,7 +56,14 @@ for kind in ("", "image", "text"):
     listing[kind or "all"] = [w.name for w in expect(response, AllWorkersDetailsResponse, f"workers {kind}").root]
 missing = client.submit_request(SingleWorkerNameDetailsRequest(worker_name="no-such-worker"), SingleWorkerDetailsResponse)
 assert isinstance(missing, RequestErrorResponse)
+team = expect(client.submit_request(CreateTeamRequest(apikey=KEY, name="SDK Team", info="made by the SDK"), ModifyTeam), ModifyTeam, "create team")
+changed = expect(client.submit_request(ModifyTeamRequest(apikey=KEY, team_id=team.id_, name="SDK Team", info="changed"), ModifyTeam), ModifyTeam, "modify team")
+teams = expect(client.submit_request(AllTeamDetailsRequest(), AllTeamDetailsResponse), AllTeamDetailsResponse, "teams")
+one = expect(client.submit_request(SingleTeamDetailsRequest(team_id=team.id_), TeamDetails), TeamDetails, "team")
+gone = expect(client.submit_request(DeleteTeamRequest(apikey=KEY, team_id=team.id_), DeleteTeamResponse), DeleteTeamResponse, "delete team")
 emit({
+    "teams": {"created": team.name, "changed_info": changed.info, "listed": [t.name for t in teams.root],
+              "one_creator": one.creator, "deleted": gone.deleted_name},
     "by_name": {"id": str(by_name.id_), "type": str(by_name.type_), "models": by_name.models, "performance": by_name.performance},
     "modified": {"maintenance": modified.maintenance, "info": modified.info},
     "by_id_info": by_id.info, "listing": listing, "missing_rc": missing.rc,
