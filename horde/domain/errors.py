@@ -304,6 +304,14 @@ class KudosTransferNotEnough(KudosValidationError):
     rc, message = "KudosTransferNotEnough", "You do not have enough kudos for this transfer."
 
 
+class InvalidAwardUsername(KudosValidationError):
+    rc, message = "InvalidAwardUsername", "No user matches this username (use the alias name#id)."
+
+
+class KudosAwardToAnon(KudosValidationError):
+    rc, message = "KudosAwardToAnon", "Kudos cannot be awarded to the anonymous account."
+
+
 class IdempotencyKeyConflict(KudosValidationError):
     rc, message = "IdempotencyKeyConflict", "This Idempotency-Key was used for a different transfer."
 
@@ -370,6 +378,10 @@ class TooManySameIPs(Forbidden):
 
 class AnonForbidden(Forbidden):
     rc, message = "AnonForbidden", "Anonymous users cannot do this."
+
+
+class NotAllowedAwards(Forbidden):
+    rc, message = "NotAllowedAwards", "Only moderators and service accounts can award kudos."
 
 
 class UntrustedTeamCreation(Forbidden):

@@ -108,3 +108,23 @@ def transfer(session: Session, cache: Cache, source: User, username: str, amount
     session.commit()
     cache.set(f"transfer:{source.id}->{target.id}", True, RECENT_TRANSFER_SECONDS)
     return amount
+
+
+def award(session: Session, actor: User, username: str, amount: int, admins: list[str]) -> int:
+    """Mint kudos for a user (moderators, admins and service accounts; bucket "awarded").
+
+    A flagged recipient is silently given nothing, as on the public horde."""
+    if not (actor.moderator or actor.service or accounts.is_admin(actor, admins)):
+        raise errors.NotAllowedAwards()
+    if amount <= 0:
+        raise errors.InvalidKudosAmount()
+    tail = (username or "").rsplit("#", 1)[-1] if "#" in (username or "") else ""
+    target = session.get(User, int(tail)) if tail.isdigit() else None
+    if target is None or target.oauth_id == "<wiped>":
+        raise errors.InvalidAwardUsername()
+    if target.is_anonymous:
+        raise errors.KudosAwardToAnon()
+    if not target.flagged:
+        accounts.move_kudos(session, target, amount, bucket="awarded", reason="award", other_user_id=actor.id)
+    session.commit()
+    return amount

@@ -108,3 +108,35 @@ def test_validation(client, pair):
     assert "username" in transfer(client, alice, expect=400, amount=5)["errors"]
     assert "amount" in transfer(client, alice, expect=400, username=f"bob#{bob_id}", amount=1.5)["errors"]
     assert transfer(client, "x" * 22, expect=401, username=f"bob#{bob_id}", amount=1)["rc"] == "InvalidAPIKey"
+
+
+class TestAward:
+    def award(self, client, key, expect=200, **body):
+        response = client.post("/api/v2/kudos/award", json=body, headers={"apikey": key})
+        assert response.status_code == expect, response.get_json()
+        return response.get_json()
+
+    def test_moderator_and_service_award(self, client, users):
+        _, mod = users.create("mod", moderator=True)
+        _, service = users.create("bot", service=True)
+        target_id, _ = users.create("lucky")
+        assert self.award(client, mod, username=f"lucky#{target_id}", amount=500) == {"awarded": 500.0}
+        self.award(client, service, username=f"lucky#{target_id}", amount=5)
+        details = kudos(client, target_id)
+        assert details["kudos"] == 505 and details["kudos_details"]["awarded"] == 505
+
+    def test_refusals(self, client, users):
+        _, mod = users.create("mod", moderator=True)
+        _, plain = users.create("plain")
+        target_id, _ = users.create("lucky")
+        assert self.award(client, plain, 403, username=f"lucky#{target_id}")["rc"] == "NotAllowedAwards"
+        assert self.award(client, mod, 400, username="Anonymous#0")["rc"] == "KudosAwardToAnon"
+        assert self.award(client, mod, 400, username="lucky")["rc"] == "InvalidAwardUsername"
+        assert self.award(client, mod, 400, username=f"lucky#{target_id}", amount=0)["rc"] == "InvalidKudosTransferAmount"
+        assert kudos(client, target_id)["kudos"] == 0
+
+    def test_flagged_recipient_gets_nothing(self, client, users):
+        _, mod = users.create("mod", moderator=True)
+        target_id, _ = users.create("shady", flagged=True)
+        assert self.award(client, mod, username=f"shady#{target_id}", amount=50) == {"awarded": 50.0}
+        assert kudos(client, target_id)["kudos"] == 0

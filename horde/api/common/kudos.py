@@ -45,3 +45,25 @@ class KudosTransfer(Resource):
             raise errors.ValidationFailed(errors={"Idempotency-Key": "at most 255 characters"})
         moved = transfers.transfer(session(), services().cache, source, body["username"], amount, key)
         return {"transferred": float(moved)}
+
+
+award_input = ns.model(
+    "KudosAwardInput",
+    {"username": fields.String(required=True), "amount": fields.Integer(default=100)},
+)
+awarded = ns.model("KudosAwarded", {"awarded": fields.Float})
+
+
+@ns.route("/kudos/award", endpoint="kudos_award")
+class KudosAward(Resource):
+    @ns.expect(headers, award_input)
+    @ns.response(200, "Awarded", awarded)
+    def post(self):
+        """Award kudos to a user (moderators and service accounts)."""
+        body = validation.json_body()
+        if not isinstance(body.get("username"), str):
+            raise errors.ValidationFailed(errors={"username": "Missing required parameter in the JSON body"})
+        amount = _amount(body.get("amount", 100))
+        actor = caller()
+        moved = transfers.award(session(), actor, body["username"], amount, services().settings.admins)
+        return {"awarded": float(moved)}
