@@ -18,7 +18,10 @@ from horde.modes import Mode
 from horde.settings import Settings
 from tests import support
 
-TABLES_TO_EMPTY = ("kudos_events", "jobs", "request_models", "requests", "workers", "teams")
+TABLES_TO_EMPTY = (
+    "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
+    "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
+)
 MIGRATIONS = str(support.ROOT / "migrations")
 
 

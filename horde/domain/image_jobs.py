@@ -87,3 +87,8 @@ def burn(request: GenerationRequest, reward: float) -> float:
 
 def reward_multiplier(bridge_agent: str) -> float:
     return bridges.parse(bridge_agent).reward_multiplier
+
+
+def stat_things(request: GenerationRequest) -> float:
+    """Pixelsteps as the statistics count them: width x height x the steps asked for."""
+    return float(request.pixels * int(request.params.get("ddim_steps", request.steps)))

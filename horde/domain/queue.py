@@ -18,7 +18,7 @@ from types import ModuleType, SimpleNamespace
 from sqlalchemy import ARRAY, String, bindparam, case, delete, func, insert, literal, select, true, union_all, update
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, errors, matching
+from horde.domain import accounts, errors, matching, stats
 from horde.domain.image_requests import NewRequest
 from horde.domain.matching import ANY_MODEL, WorkerProfile
 from horde.models import GenerationRequest, Job, QueuedModel, Team, User, Worker
@@ -393,6 +393,7 @@ def deliver(
         _delivered_statement(session.get_bind().dialect.name == "postgresql"),
         {"request_id": request.id, "paid": paid, "expiry": now + REQUEST_LIFETIME},
     )
+    stats.record(session, kind_rules.KIND, job.model, kind_rules.stat_things(request), state, now)
     requester = people.get(request.user_id)
     if requester is not None:
         usage = contribution * (requester.usage_multiplier or 1.0)

@@ -68,3 +68,8 @@ def burn(request: GenerationRequest, reward: float) -> float:
 
 def reward_multiplier(bridge_agent: str) -> float:
     return 1.0  # the validated-backend factor is part of the reward itself
+
+
+def stat_things(request: GenerationRequest) -> float:
+    """Tokens as the statistics count them: the max_length asked for."""
+    return float(request.max_length)

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from horde.db import utcnow
-from horde.domain import maintenance
+from horde.domain import maintenance, stats
 from horde.jobs.locks import CacheLeaderLock, FileLeaderLock, LeaderLock, PostgresLeaderLock
 from horde.jobs.scheduler import PeriodicJob, Scheduler
 from horde.services import Services
@@ -49,6 +49,10 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
         PeriodicJob("expire-requests", 30.0, with_session(lambda s: maintenance.expire_requests(s, services, utcnow()))),
         PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
         PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),
+        PeriodicJob(
+            "generation-stats", 60.0,
+            with_session(lambda s: stats.refresh(s, services.cache, services.settings.mode.value, utcnow())),
+        ),
     ]
 
 

@@ -4,12 +4,17 @@ from horde.models.horde_state import HORDE_STATE_ID, HordeState
 from horde.models.job import Job
 from horde.models.kudos import KudosEvent
 from horde.models.request import GenerationRequest, QueuedModel
+from horde.models.stats import DailyStat, GenerationStat, StatsCursor, TotalStat
 from horde.models.team import Team
 from horde.models.user import ANONYMOUS_USER_ID, User
 from horde.models.worker import Worker
 
 __all__ = [
     "ANONYMOUS_USER_ID",
+    "DailyStat",
+    "GenerationStat",
+    "StatsCursor",
+    "TotalStat",
     "GenerationRequest",
     "HORDE_STATE_ID",
     "HordeState",

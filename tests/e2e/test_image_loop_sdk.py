@@ -23,6 +23,7 @@ def test_image_loop_with_horde_sdk(server, e2e_env):
 
     assert result["dry_run"]["kudos"] > 0
     assert result["simple_client"] == {"generations": 1, "seed": "4242", "size": [64, 64]}
+    assert isinstance(result["stats"]["total_images"], int) and isinstance(result["stats"]["models_total"], dict)
 
 
 def test_worker_routes_with_horde_sdk(server, e2e_env):

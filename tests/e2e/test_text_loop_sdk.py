@@ -30,6 +30,7 @@ def test_text_loop_with_horde_sdk(text_server):
     assert result["dry_run"] > 0
     assert "No available workers" in result["impossible"]["message"] and result["impossible"]["is_possible"] is False
     assert result["simple_client"] == ["the end."]
+    assert result["stats"]["has_total"] and isinstance(result["stats"]["models"], dict)
 
 
 def test_image_routes_are_not_served_in_text_mode(text_server):

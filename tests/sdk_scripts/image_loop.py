@@ -23,6 +23,10 @@ from horde_sdk.ai_horde_api.apimodels import (  # noqa: E402
     ImageGenerateStatusResponse,
     ImageGenerationInputPayload,
     ImageGenerationJobSubmitRequest,
+    ImageStatsModelsRequest,
+    ImageStatsModelsResponse,
+    ImageStatsModelsTotalRequest,
+    ImageStatsModelsTotalResponse,
     JobSubmitResponse,
 )
 from PIL import Image  # noqa: E402
@@ -144,5 +148,8 @@ simple_status, _ = simple.image_generate_request(
 )
 thread.join()
 pil_image = simple.download_image_from_generation(simple_status.generations[0])
+totals = expect(client.submit_request(ImageStatsModelsTotalRequest(), ImageStatsModelsTotalResponse), ImageStatsModelsTotalResponse, "stats totals")
+per_model = expect(client.submit_request(ImageStatsModelsRequest(), ImageStatsModelsResponse), ImageStatsModelsResponse, "stats models")
+result["stats"] = {"total_images": totals.total.images, "models_total": per_model.total}
 result["simple_client"] = {"generations": len(simple_status.generations), "seed": simple_status.generations[0].seed, "size": list(pil_image.size)}
 emit(result)

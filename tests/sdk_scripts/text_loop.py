@@ -19,6 +19,10 @@ from horde_sdk.ai_horde_api.apimodels import (  # noqa: E402
     TextGenerateStatusRequest,
     TextGenerateStatusResponse,
     TextGenerationJobSubmitRequest,
+    TextStatsModelResponse,
+    TextStatsModelsRequest,
+    TextStatsModelsTotalRequest,
+    TextStatsModelsTotalResponse,
 )
 from horde_sdk.ai_horde_api.apimodels.generate.submit import JobSubmitResponse  # noqa: E402
 
@@ -105,4 +109,7 @@ final, _ = simple.text_generate_request(
 )
 thread.join()
 result["simple_client"] = [g.text for g in final.generations]
+text_totals = expect(client.submit_request(TextStatsModelsTotalRequest(), TextStatsModelsTotalResponse), TextStatsModelsTotalResponse, "text totals")
+text_models = expect(client.submit_request(TextStatsModelsRequest(), TextStatsModelResponse), TextStatsModelResponse, "text models")
+result["stats"] = {"has_total": "total" in text_totals.model_dump(), "models": text_models.total}
 emit(result)

@@ -186,3 +186,20 @@ class TestTextMatching:
         with text_app.extensions["horde"].db.transaction() as session:
             session.query(Worker).filter_by(name="scribe").update({"worker_type": "image"})
         assert tloop.pop(scribe_key, name="scribe", expect=400)["rc"] == "PolymorphicNameConflict"
+
+
+def test_text_stats(text_app, tloop, scribe_key):
+    from horde.db import utcnow
+    from horde.domain import stats
+
+    for _ in range(2):
+        request_id = tloop.request(params={"max_length": 100}).get_json()["id"]
+        tloop.submit(scribe_key, tloop.pop(scribe_key)["id"])
+    svc = text_app.extensions["horde"]
+    with svc.db.session_factory() as session:
+        stats.refresh(session, svc.cache, "text", utcnow())
+    totals = tloop.client.get("/api/v2/stats/text/totals").get_json()
+    assert totals["minute"] == {"requests": 2, "tokens": 200} and totals["total"] == {"requests": 2, "tokens": 200}
+    models = tloop.client.get("/api/v2/stats/text/models").get_json()
+    assert models["day"] == {MODEL: 2} and models["total"] == {MODEL: 2}
+    assert request_id

@@ -1,0 +1,118 @@
+"""Statistics windows (minute, hour, day, month, total) from roll-ups (behaviour §6).
+
+Deliveries append raw rows (`record`). The scheduler folds new rows into daily buckets and
+totals (`roll_up`) and compiles the windows into a snapshot in the cache (`compile_windows`); the
+`/stats/*` routes read that snapshot, compiling it once only when the cache has none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from horde.cache import Cache
+from horde.models import DailyStat, GenerationStat, StatsCursor, TotalStat
+
+SNAPSHOT_SECONDS = 120
+ROLL_UP_BATCH = 50_000
+WINDOWS = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
+MONTH_DAYS = 30
+
+
+def record(session: Session, kind: str, model: str, things: float, state: str, now: dt.datetime) -> None:
+    session.execute(insert(GenerationStat), {"kind": kind, "model": model, "finished": now, "things": things, "state": state})
+
+
+def _upsert(session: Session, table, keys: dict, count: int, things: float) -> None:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**keys, count=count, things=things)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={"count": table.c.count + statement.excluded.count, "things": table.c.things + statement.excluded.things},
+    )
+    session.execute(statement)
+
+
+def roll_up(session: Session, kind: str) -> int:
+    """Fold raw rows newer than the cursor into daily buckets and totals; returns how many."""
+    cursor = session.get(StatsCursor, kind, with_for_update=True)
+    if cursor is None:
+        cursor = StatsCursor(kind=kind, last_id=0)
+        session.add(cursor)
+        session.flush()
+    newest = session.scalar(
+        select(func.max(GenerationStat.id)).where(GenerationStat.id > cursor.last_id, GenerationStat.kind == kind)
+        .where(GenerationStat.id <= cursor.last_id + ROLL_UP_BATCH)
+    )
+    if newest is None:
+        session.commit()
+        return 0
+    rows = session.execute(
+        select(GenerationStat.model, func.date(GenerationStat.finished), func.count(), func.sum(GenerationStat.things))
+        .where(GenerationStat.kind == kind, GenerationStat.id > cursor.last_id, GenerationStat.id <= newest)
+        .group_by(GenerationStat.model, func.date(GenerationStat.finished))
+    ).all()
+    folded = 0
+    for model, day, count, things in rows:
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+        _upsert(session, DailyStat.__table__, {"kind": kind, "model": model, "day": day}, count, float(things or 0))
+        _upsert(session, TotalStat.__table__, {"kind": kind, "model": model}, count, float(things or 0))
+        folded += count
+    cursor.last_id = newest
+    session.commit()
+    return folded
+
+
+def compile_windows(session: Session, kind: str, now: dt.datetime) -> dict:
+    """The windows: recent ones from raw rows (by time index), month from days, total from totals."""
+    windows: dict[str, dict[str, tuple[int, float]]] = {}
+    for name, span in WINDOWS.items():
+        rows = session.execute(
+            select(GenerationStat.model, func.count(), func.sum(GenerationStat.things))
+            .where(GenerationStat.kind == kind, GenerationStat.finished > now - span)
+            .group_by(GenerationStat.model)
+        ).all()
+        windows[name] = {model: (count, float(things or 0)) for model, count, things in rows}
+    month_rows = session.execute(
+        select(DailyStat.model, func.sum(DailyStat.count), func.sum(DailyStat.things))
+        .where(DailyStat.kind == kind, DailyStat.day > (now - dt.timedelta(days=MONTH_DAYS)).date())
+        .group_by(DailyStat.model)
+    ).all()
+    windows["month"] = {model: (int(count), float(things or 0)) for model, count, things in month_rows}
+    windows["total"] = {
+        row.model: (int(row.count), float(row.things))
+        for row in session.scalars(select(TotalStat).where(TotalStat.kind == kind))
+    }
+    return {name: {model: list(value) for model, value in models.items()} for name, models in windows.items()}
+
+
+def refresh(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:
+    roll_up(session, kind)
+    snapshot = compile_windows(session, kind, now)
+    cache.set(f"stats:{kind}", snapshot, SNAPSHOT_SECONDS)
+    return snapshot
+
+
+def snapshot(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:
+    found = cache.get(f"stats:{kind}")
+    return found if found is not None else refresh(session, cache, kind, now)
+
+
+def totals(snap: dict, count_name: str, things_name: str) -> dict:
+    return {
+        window: {
+            count_name: sum(int(v[0]) for v in snap.get(window, {}).values()),
+            things_name: int(sum(float(v[1]) for v in snap.get(window, {}).values())),
+        }
+        for window in ("minute", "hour", "day", "month", "total")
+    }
+
+
+def per_model(snap: dict, keep) -> dict:
+    return {
+        window: {model: int(v[0]) for model, v in sorted(snap.get(window, {}).items()) if keep(model)}
+        for window in ("day", "month", "total")
+    }
