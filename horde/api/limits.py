@@ -43,6 +43,7 @@ ROUTE_LIMITS: dict[str, list[tuple[str, object]]] = {
     "image_check": [("10 per second", ip_method_path_key)],
     "image_status": [("10 per minute", ip_method_path_key)],
     "image_pop": [("60 per second", ip_key)],
+    "image_rate": [("5 per minute", ip_method_path_key)],
     "image_submit": [("60 per second", ip_key)],
     "text_async": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key), ("2 per second", apikey_method_path_key)],
     "text_status": [("60 per minute", ip_method_path_key)],

@@ -244,6 +244,31 @@ class WorkerNameAlreadyExists(BadRequest):
     rc, message = "WorkerNameAlreadyExists", "A worker with this name already exists."
 
 
+class ProcGenNotFound(BadRequest):
+    rc, message = "ProcGenNotFound", "A rated generation does not belong to this request."
+
+class AestheticsNotCompleted(BadRequest):
+    rc, message = "AestheticsNotCompleted", "Only finished requests can be rated."
+
+class AestheticsNotPublic(BadRequest):
+    rc, message = "AestheticsNotPublic", "Only requests sent with shared: true can be rated."
+
+class AestheticsDuplicate(BadRequest):
+    rc, message = "AestheticsDuplicate", "Each generation can be rated once."
+
+class AestheticsMissing(BadRequest):
+    rc, message = "AestheticsMissing", "Send ratings, a best image, or both."
+
+class AestheticsSolo(BadRequest):
+    rc, message = "AestheticsSolo", "A request with a single image has no best image to choose."
+
+class AestheticsConfused(BadRequest):
+    rc, message = "AestheticsConfused", "The best image must be among those you rated highest."
+
+class AestheticsAlreadyExist(BadRequest):
+    rc, message = "AestheticsAlreadyExist", "This request has already been rated."
+
+
 class KudosValidationError(BadRequest):
     rc, message = "KudosValidationError", "Kudos transfer refused."
 

@@ -8,7 +8,7 @@ from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, services, session
 from horde.api.image.models import build
 from horde.db import utcnow
-from horde.domain import generation, image_jobs, image_requests
+from horde.domain import generation, image_jobs, image_requests, ratings
 from horde.storage import result_key
 
 ns = Namespace("generate", description="Image generation", path="/v2")
@@ -114,4 +114,15 @@ class ImageSubmit(Resource):
         body = validation.body(M["submit"])
         user = caller(recent=True)
         reward = generation.submit_job(session(), services(), user, body, "image", utcnow())
+        return {"reward": reward}
+
+
+@ns.route("/generate/rate/<string:request_id>", endpoint="image_rate")
+class ImageRate(Resource):
+    @ns.expect(M["aesthetics"])
+    @ns.response(200, "Kudos earned by the requester", M["submitted"])
+    def post(self, request_id: str):
+        """Rate the images of a finished request sent with `shared: true`."""
+        body = validation.body(M["aesthetics"])
+        reward = ratings.rate(session(), request_id, body.get("best"), list(body.get("ratings") or []))
         return {"reward": reward}

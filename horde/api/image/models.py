@@ -147,4 +147,13 @@ def build(ns: Namespace) -> dict:
         "gen_metadata": fields.List(fields.Nested(m["metadata"])),
     })
     m["submitted"] = ns.model("GenerationSubmitted", {"reward": fields.Float})
+    m["rating"] = ns.model("AestheticRating", {
+        "id": fields.String(required=True, min_length=36, max_length=36),
+        "rating": fields.Integer(required=True, min=1, max=10),
+        "artifacts": fields.Integer(min=0, max=5),
+    })
+    m["aesthetics"] = ns.model("AestheticsPayload", {
+        "best": fields.String(min_length=36, max_length=36),
+        "ratings": fields.List(fields.Nested(m["rating"])),
+    })
     return m
