@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, errors, queue
-from horde.models import GenerationRequest, User
+from horde.models import User
 
 
 def _reward(ratings: list[dict], best: str | None, consumed: float) -> float:
