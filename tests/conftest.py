@@ -19,7 +19,7 @@ from horde.settings import Settings
 from tests import support
 
 TABLES_TO_EMPTY = (
-    "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
+    "worker_messages", "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
 )
 MIGRATIONS = str(support.ROOT / "migrations")

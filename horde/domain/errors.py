@@ -409,6 +409,10 @@ class NotAllowedAwards(Forbidden):
     rc, message = "NotAllowedAwards", "Only moderators and service accounts can award kudos."
 
 
+class MessagesOnlyOwnWorkers(Forbidden):
+    rc, message = "MessagesOnlyOwnWorkers", "You can only send messages to your own workers."
+
+
 class UntrustedTeamCreation(Forbidden):
     rc, message = "UntrustedTeamCreation", "Only trusted users can create teams."
 
@@ -444,6 +448,10 @@ class TeamNotFound(NotFound):
 
 class StyleNotFound(NotFound):
     rc, message = "StyleNotFound", "Style not found."
+
+
+class WorkermessageNotFound(NotFound):
+    rc, message = "WorkermessageNotFound", "Worker message not found."
 
 
 class InvalidJobID(NotFound):

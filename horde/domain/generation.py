@@ -17,7 +17,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from horde.domain import (
-    accounts, errors, horde_modes, image_jobs, image_requests, images, live, queue, text_jobs, text_requests, workers,
+    accounts, errors, horde_modes, image_jobs, image_requests, images, live, messages, queue, text_jobs, text_requests,
+    workers,
 )
 from horde.domain.image_requests import NewRequest
 from horde.models import GenerationRequest, User
@@ -157,6 +158,19 @@ class PopResult:
     popped: queue.Popped | None
     skipped: dict[str, int]
     source_urls: dict[str, str | None]
+    messages: list[dict]
+
+
+MESSAGES_CACHE_SECONDS = 10.0
+
+
+def _messages(session: Session, svc: Services, worker_id: str, now: dt.datetime) -> list[dict]:
+    key = f"messages:{worker_id}"
+    found = svc.cache.get(key)
+    if found is None:
+        found = messages.for_pop(session, worker_id, now)
+        svc.cache.set(key, found, MESSAGES_CACHE_SECONDS)
+    return found
 
 
 def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str, *, ipaddr: str, now: dt.datetime) -> PopResult:
@@ -174,10 +188,12 @@ def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str,
             session.commit()
             raise errors.WorkerMaintenance(worker.maintenance_msg or errors.WorkerMaintenance.message)
         skipped = _cached_skipped(session, svc, profile)
+        notes = _messages(session, svc, worker.id, now)
         session.commit()
-        return PopResult(popped=None, skipped=skipped, source_urls={})
+        return PopResult(popped=None, skipped=skipped, source_urls={}, messages=notes)
+    notes = _messages(session, svc, worker.id, now)
     session.commit()
-    return PopResult(popped=popped, skipped={}, source_urls=_source_payload(svc, popped, profile))
+    return PopResult(popped=popped, skipped={}, source_urls=_source_payload(svc, popped, profile), messages=notes)
 
 
 def _cached_skipped(session: Session, svc: Services, profile) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from horde.models.horde_state import HORDE_STATE_ID, HordeState
 from horde.models.job import Job
 from horde.models.kudos import KudosEvent
+from horde.models.message import WorkerMessage
 from horde.models.request import GenerationRequest, QueuedModel
 from horde.models.stats import DailyStat, GenerationStat, StatsCursor, TotalStat
 from horde.models.team import Team
@@ -24,4 +25,5 @@ __all__ = [
     "Team",
     "User",
     "Worker",
+    "WorkerMessage",
 ]

@@ -36,6 +36,7 @@ def test_worker_routes_with_horde_sdk(server, e2e_env):
     assert "sdk-routes-worker" in result["listing"]["all"] and "sdk-routes-worker" in result["listing"]["image"]
     assert result["listing"]["text"] == []
     assert result["missing_rc"] == "WorkerNotFound"
+    assert result["pop_messages"] == ["hello worker"]
     teams = result["teams"]
     assert teams["created"] == "SDK Team" and teams["changed_info"] == "changed" and "SDK Team" in teams["listed"]
     assert teams["one_creator"].startswith("sdk-worker-owner#") and teams["deleted"] == "SDK Team"

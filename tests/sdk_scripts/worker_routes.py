@@ -56,12 +56,25 @@ for kind in ("", "image", "text"):
     listing[kind or "all"] = [w.name for w in expect(response, AllWorkersDetailsResponse, f"workers {kind}").root]
 missing = client.submit_request(SingleWorkerNameDetailsRequest(worker_name="no-such-worker"), SingleWorkerDetailsResponse)
 assert isinstance(missing, RequestErrorResponse)
+import requests  # noqa: E402
+
+base = os.environ["AI_HORDE_URL"].rstrip("/")
+sent = requests.post(f"{base}/v2/workers/messages", json={"worker_id": str(by_name.id_), "message": "hello worker"},
+                     headers={"apikey": KEY}, timeout=10).json()
+with_message = expect(
+    client.submit_request(
+        ImageGenerateJobPopRequest(apikey=KEY, name=name, models=["stable_diffusion"], max_pixels=262144, bridge_agent=REGEN),
+        ImageGenerateJobPopResponse,
+    ),
+    ImageGenerateJobPopResponse, "pop with a message",
+)
 team = expect(client.submit_request(CreateTeamRequest(apikey=KEY, name="SDK Team", info="made by the SDK"), ModifyTeam), ModifyTeam, "create team")
 changed = expect(client.submit_request(ModifyTeamRequest(apikey=KEY, team_id=team.id_, name="SDK Team", info="changed"), ModifyTeam), ModifyTeam, "modify team")
 teams = expect(client.submit_request(AllTeamDetailsRequest(), AllTeamDetailsResponse), AllTeamDetailsResponse, "teams")
 one = expect(client.submit_request(SingleTeamDetailsRequest(team_id=team.id_), TeamDetails), TeamDetails, "team")
 gone = expect(client.submit_request(DeleteTeamRequest(apikey=KEY, team_id=team.id_), DeleteTeamResponse), DeleteTeamResponse, "delete team")
 emit({
+    "pop_messages": [m.message for m in with_message.messages or []],
     "teams": {"created": team.name, "changed_info": changed.info, "listed": [t.name for t in teams.root],
               "one_creator": one.creator, "deleted": gone.deleted_name},
     "by_name": {"id": str(by_name.id_), "type": str(by_name.type_), "models": by_name.models, "performance": by_name.performance},

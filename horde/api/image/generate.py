@@ -89,7 +89,7 @@ class ImagePop(Resource):
             return {
                 "payload": dict(image_jobs.IDLE_PAYLOAD), "id": None, "ids": [], "skipped": result.skipped,
                 "model": None, "source_image": None, "source_processing": "img2img", "source_mask": None,
-                "extra_source_images": None, "r2_upload": None, "r2_uploads": None, "ttl": None, "messages": [],
+                "extra_source_images": None, "r2_upload": None, "r2_uploads": None, "ttl": None, "messages": result.messages,
             }
         ids = [job.id for job in popped.jobs]
         uploads = [svc.store.upload_url(result_key(job_id)) for job_id in ids]
@@ -101,7 +101,7 @@ class ImagePop(Resource):
             "source_processing": request.source_processing or "img2img",
             "source_mask": result.source_urls.get("source_mask"),
             "extra_source_images": result.source_urls.get("extra_source_images"),
-            "r2_upload": uploads[0], "r2_uploads": uploads, "ttl": popped.ttl, "messages": [],
+            "r2_upload": uploads[0], "r2_uploads": uploads, "ttl": popped.ttl, "messages": result.messages,
         }
 
 

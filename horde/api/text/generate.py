@@ -69,13 +69,13 @@ class TextPop(Resource):
         if popped is None:
             return {
                 "payload": dict(text_jobs.IDLE_PAYLOAD), "id": None, "ids": [], "skipped": result.skipped,
-                "softprompt": None, "model": None, "ttl": None, "messages": [], "extra_source_images": None,
+                "softprompt": None, "model": None, "ttl": None, "messages": result.messages, "extra_source_images": None,
             }
         ids = [job.id for job in popped.jobs]
         return {
             "payload": text_jobs.payload(popped.request, popped.seed, len(ids)), "id": ids[0], "ids": ids,
             "skipped": {}, "softprompt": popped.request.softprompt, "model": popped.model, "ttl": popped.ttl,
-            "messages": [], "extra_source_images": None,
+            "messages": result.messages, "extra_source_images": None,
         }
 
 
