@@ -162,6 +162,8 @@ class Users:
             user, key = accounts.create_user(session, services.hasher, username)
             for flag, value in flags.items():
                 setattr(user, flag, value)
+            if flags.get("moderator"):
+                user.trusted = True  # as accounts.create_user and PUT /users do
             if kudos:
                 accounts.move_kudos(session, user, kudos, bucket="admin", reason="admin")
             return user.id, key

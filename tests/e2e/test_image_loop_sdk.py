@@ -40,3 +40,22 @@ def test_worker_routes_with_horde_sdk(server, e2e_env):
     teams = result["teams"]
     assert teams["created"] == "SDK Team" and teams["changed_info"] == "changed" and "SDK Team" in teams["listed"]
     assert teams["one_creator"].startswith("sdk-worker-owner#") and teams["deleted"] == "SDK Team"
+
+
+def test_kudos_and_moderator_view_with_horde_sdk(server, e2e_env):
+    import requests
+
+    from tests.imaging import REGEN
+
+    _, payer = support.create_user_cli(e2e_env, "sdk-payer", "--kudos", "200")
+    recipient, _ = support.create_user_cli(e2e_env, "sdk-recipient")
+    _, mod = support.create_user_cli(e2e_env, "sdk-mod", "--moderator")
+    owner_alias, owner = support.create_user_cli(e2e_env, "sdk-viewed-owner", "--trusted")
+    requests.post(f"{server.url}/api/v2/generate/pop", json={"name": "sdk-viewed", "models": ["stable_diffusion"], "bridge_agent": REGEN},
+                  headers={"apikey": owner}, timeout=10)
+    worker_id = requests.get(f"{server.url}/api/v2/workers/name/sdk-viewed", timeout=10).json()["id"]
+    result = support.run_sdk(server.url, "kudos_and_views.py", api_key=payer, recipient=recipient, mod_key=mod, worker_id=worker_id)
+    assert result["transferred"] == 25 and result["too_much_rc"] == "KudosTransferNotEnough" and result["awarded"] == 7
+    assert result["moderator_view"] == {"owner": owner_alias, "paused": False, "has_ip": True}
+    details = requests.get(f"{server.url}/api/v2/find_user", headers={"apikey": payer}, timeout=10).json()
+    assert details["kudos"] == 175
