@@ -119,7 +119,7 @@ def request_generation(
     if body.get("style"):
         raise errors.StyleNotFound(f"Style '{body['style']}' not found.")
     worker_ids = list(body.get("workers") or [])
-    queue.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"))
+    queue.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=svc.cache)
     downgraded = _apply_upfront_rule(session, svc, user, new, body, now)
     if body.get("dry_run"):
         return Queued(request_id=None, kudos=round(new.dry_run_cost), dry_run=True)

@@ -179,3 +179,13 @@ def test_webhook_and_extras_are_accepted(loop, app):
     request_id = loop.request(webhook="https://example.org/hook", shared=True, replacement_filter=False).get_json()["id"]
     with app.extensions["horde"].db.session_factory() as session:
         assert session.get(GenerationRequest, request_id).webhook == "https://example.org/hook"
+
+
+def test_large_limits_use_a_recent_count(loop, users):
+    """Above 1,000 the limit is checked against a count kept for two seconds."""
+    _, key = users.create("service", concurrency=1001, kudos=100000)
+    loop.request(key, params={"n": 20})
+    for _ in range(49):
+        loop.request(key, params={"n": 20})  # 1,000 jobs queued
+    payload = refused(loop, 429, "TooManyPrompts", key=key, params={"n": 2})
+    assert "(1002)" in payload["message"]
