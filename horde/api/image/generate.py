@@ -18,7 +18,11 @@ apikey.add_argument("apikey", location="headers", required=True, help=APIKEY_HEL
 apikey.add_argument("Client-Agent", location="headers", required=False, default="unknown:0:unknown")
 
 
-def queued_answer(result: generation.Queued):
+def queue_and_answer(user, new, body: dict):
+    """Queue (or price) a validated request of either kind and answer as the public horde does."""
+    result = generation.request_generation(
+        session(), services(), user, new, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
+    )
     if result.dry_run:
         return {"kudos": result.kudos}, 200
     body = {"id": result.request_id, "kudos": result.kudos}
@@ -41,10 +45,7 @@ class ImageAsync(Resource):
         new = image_requests.build(
             body, user_trusted=user.trusted, user_special=user.special, user_education=user.education
         )
-        result = generation.request_generation(
-            session(), services(), user, new, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
-        )
-        return queued_answer(result)
+        return queue_and_answer(user, new, body)
 
 
 @ns.route("/generate/check/<string:request_id>", endpoint="image_check")

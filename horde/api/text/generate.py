@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_restx import Namespace, Resource
 
 from horde.api import validation
-from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, services, session
-from horde.api.image.generate import queued_answer
+from horde.api.context import APIKEY_HELP, caller, client_ip, services, session
+from horde.api.image.generate import queue_and_answer
 from horde.api.text.models import build
 from horde.db import utcnow
 from horde.domain import generation, text_jobs, text_requests
@@ -30,11 +30,7 @@ class TextAsync(Resource):
         """Queue a text request."""
         body = validation.body(M["input"])
         user = caller(recent=True)
-        new = text_requests.build(body, user_trusted=user.trusted)
-        result = generation.request_generation(
-            session(), services(), user, new, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
-        )
-        return queued_answer(result)
+        return queue_and_answer(user, text_requests.build(body, user_trusted=user.trusted), body)
 
 
 @ns.route("/generate/text/status/<string:request_id>", endpoint="text_status")
