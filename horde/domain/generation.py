@@ -339,13 +339,13 @@ def image_generations(session: Session, svc: Services, request: GenerationReques
     return result
 
 
-def text_generations(session: Session, request: GenerationRequest) -> list[dict]:
+def text_generations(session: Session, request_id: str) -> list[dict]:
     return [
         {
             "text": job.generation or "", "seed": int(job.seed or 0), "gen_metadata": job.gen_metadata or [],
             "worker_id": job.worker_id or "", "worker_name": job.worker_name, "model": job.model, "state": job.state,
         }
-        for job in queue.delivered_jobs(session, request.id)
+        for job in queue.delivered_jobs(session, request_id)
     ]
 
 

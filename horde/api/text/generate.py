@@ -17,8 +17,9 @@ apikey = ns.parser()
 apikey.add_argument("apikey", location="headers", required=True, help=APIKEY_HELP)
 
 
-def status_body(db, svc, request, fields: dict) -> dict:
-    return {**fields, "generations": generation.text_generations(db, request)}
+def status_body(db, request_id: str, fields: dict) -> dict:
+    generations = generation.text_generations(db, request_id) if fields["finished"] else []
+    return {**fields, "generations": generations}
 
 
 @ns.route("/generate/text/async", endpoint="text_async")
@@ -38,16 +39,17 @@ class TextStatus(Resource):
     @ns.response(200, "Success", M["status"])
     def get(self, request_id: str):
         """Progress of a text request with its finished generations."""
-        db, svc = session(), services()
-        request, fields = generation.status(db, svc, request_id, "text", utcnow())
-        return status_body(db, svc, request, fields)
+        # The polled route of text clients: the narrow progress read, texts only once there are some.
+        db = session()
+        fields = generation.check(db, services(), request_id, "text", utcnow())
+        return status_body(db, request_id, fields)
 
     @ns.response(200, "Cancelled; what was finished", M["status"])
     def delete(self, request_id: str):
         """Cancel a text request."""
         db, svc = session(), services()
         request, fields = generation.cancel(db, svc, request_id, "text", utcnow())
-        body = status_body(db, svc, request, fields)
+        body = status_body(db, request.id, fields)
         db.commit()
         return body
 
