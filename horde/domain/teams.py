@@ -43,6 +43,12 @@ def create(session: Session, actor: User, name: str, info: str | None) -> Team:
     return team
 
 
+def check_viewer(viewer: User | None) -> None:
+    """GET /teams/{id}: no key is fine, but a key must be a moderator's (as on the public horde)."""
+    if viewer is not None and not viewer.moderator:
+        raise errors.NotModerator()
+
+
 def get(session: Session, team_id: str) -> Team:
     team = session.get(Team, team_id)
     if team is None:

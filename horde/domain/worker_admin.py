@@ -16,6 +16,11 @@ from horde.models import job as job_states
 INFO_MAX, NAME_MIN, NAME_MAX, MAINTENANCE_MSG_MAX = 1000, 5, 100, 300
 
 
+def privileged(viewer: User | None) -> bool:
+    """Moderators see the privileged view; owners get the public one, as on the public horde."""
+    return bool(viewer and viewer.moderator)
+
+
 def _performance(worker: Worker) -> str:
     if worker.speed is None:
         return "No requests fulfilled yet"

@@ -7,7 +7,7 @@ from flask_restx import Namespace, Resource, fields, marshal
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, session
 from horde.db import utcnow
-from horde.domain import errors, teams
+from horde.domain import teams
 
 ns = Namespace("teams", description="Teams of workers", path="/v2")
 worker_lite = ns.model("WorkerDetailsLite", {"type": fields.String, "name": fields.String, "id": fields.String, "online": fields.Boolean})
@@ -65,9 +65,7 @@ class TeamSingle(Resource):
     @ns.response(200, "Success", team_details)
     def get(self, team_id: str):
         """One team. A key, if sent, must be a moderator's (as on the public horde)."""
-        viewer = caller(required=False)
-        if viewer is not None and not viewer.moderator:
-            raise errors.NotModerator()
+        teams.check_viewer(caller(required=False))
         db = session()
         return _render(teams.details(db, teams.get(db, team_id), utcnow()))
 
