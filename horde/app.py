@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from flask_cors import CORS
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -14,6 +14,7 @@ from horde import __version__
 from horde.api import API_VERSION
 from horde.api import install as install_api
 from horde.api import limits
+from horde.web import install as install_web
 from horde.cache import make_cache
 from horde.db import Database
 from horde.domain.accounts import CallerCache, KeyHasher
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.secret_key == DEV_SECRET_KEY and not settings.development:
         log.warning("HORDE_SECRET_KEY is not set: API keys are hashed with the development secret")
 
-    app = Flask("horde")
+    app = Flask("horde", static_folder=None)  # the web blueprint serves /static
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not settings.development,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session cookie
     )
     # One proxy hop in front of us (a load balancer): trust its X-Forwarded-For.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         vary_header=False,
     )
     install_api(app, settings)
+    install_web(app, settings)
     _install_service_info(app, settings)
     app.extensions["horde_limiter"] = limits.install(app, settings)
 
@@ -135,6 +138,9 @@ def _install_service_info(app: Flask, settings: Settings) -> None:
 
     @app.get("/")
     def index():
+        # Browsers get the home page; API clients (and curl's */*) the JSON they always had.
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+            return render_template("home.html", mode_description=settings.mode.description)
         return jsonify(
             {
                 "message": f"{settings.name}: {settings.mode.description} through the AI Horde API v2.",

@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from horde.modes import Mode
 
@@ -71,6 +72,19 @@ class Settings:
     max_upload_bytes: int = 32 * 1024 * 1024
     environment: str = "production"
     log_level: str = "info"
+    # OAuth providers of the registration page: each is offered once its id and secret are set.
+    discord_client_id: str = ""
+    discord_client_secret: str = ""
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    oidc_issuer: str = ""  # a community's own OpenID Connect provider
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = "OpenID Connect"
+    terms_file: str = ""  # empty: the bundled terms of service
+    privacy_file: str = ""  # empty: the bundled privacy policy
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -101,6 +115,18 @@ class Settings:
             "max_upload_bytes": ("HORDE_MAX_UPLOAD_BYTES", _int),
             "environment": ("HORDE_ENV", lambda v, n: v),
             "log_level": ("HORDE_LOG_LEVEL", lambda v, n: v),
+            "discord_client_id": ("HORDE_DISCORD_CLIENT_ID", lambda v, n: v),
+            "discord_client_secret": ("HORDE_DISCORD_CLIENT_SECRET", lambda v, n: v),
+            "google_client_id": ("HORDE_GOOGLE_CLIENT_ID", lambda v, n: v),
+            "google_client_secret": ("HORDE_GOOGLE_CLIENT_SECRET", lambda v, n: v),
+            "github_client_id": ("HORDE_GITHUB_CLIENT_ID", lambda v, n: v),
+            "github_client_secret": ("HORDE_GITHUB_CLIENT_SECRET", lambda v, n: v),
+            "oidc_issuer": ("HORDE_OIDC_ISSUER", lambda v, n: v.rstrip("/")),
+            "oidc_client_id": ("HORDE_OIDC_CLIENT_ID", lambda v, n: v),
+            "oidc_client_secret": ("HORDE_OIDC_CLIENT_SECRET", lambda v, n: v),
+            "oidc_name": ("HORDE_OIDC_NAME", lambda v, n: v),
+            "terms_file": ("HORDE_TERMS_FILE", lambda v, n: v),
+            "privacy_file": ("HORDE_PRIVACY_FILE", lambda v, n: v),
         }
         for attr, (name, read) in readers.items():
             if name in env:
@@ -137,3 +163,11 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies are Secure except in development and on a loopback http URL
+        (`make run` on one machine, where there is no TLS to send them over)."""
+        url = urlsplit(self.effective_public_url)
+        local_http = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1")
+        return not (self.development or local_http)

@@ -35,6 +35,20 @@ def pg_url():
 
 
 @pytest.fixture(scope="session")
+def oidc_provider():
+    """The local OpenID Connect provider that stands in for Discord, Google and GitHub."""
+    import os
+
+    from tests.oidc_provider import LocalProvider
+
+    # It speaks plain http on loopback; authlib insists on https otherwise.
+    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+    provider = LocalProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
 def redis_url():
     if not support.redis_reachable():
         support.unavailable("Redis at 127.0.0.1:6379")

@@ -71,6 +71,30 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
+def migrated_server_env(prefix: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment of a fresh, migrated PostgreSQL horde with Redis, for server processes.
+    Drop its database with `drop_pg_database(env["HORDE_DATABASE_URL"])`."""
+    if not pg_reachable():
+        unavailable("PostgreSQL at 127.0.0.1:5432")
+    if not redis_reachable():
+        unavailable("Redis at 127.0.0.1:6379")
+    url = create_pg_database(prefix)
+    env = {
+        "HORDE_DATABASE_URL": url,
+        "HORDE_REDIS_URL": "redis://127.0.0.1:6379/14",
+        # A key prefix of its own in Redis: modules (and runs) must not share counters.
+        "HORDE_REDIS_PREFIX": f"test:{url.rsplit('/', 1)[1]}:",
+        "HORDE_DATA_DIR": str(data_dir),
+        "HORDE_SECRET_KEY": f"{prefix}-secret",
+        "HORDE_RATE_LIMITS": "false",
+        "HORDE_MODE": "image",
+        "HORDE_LOG_LEVEL": "warning",
+        **extra,
+    }
+    horde_cli("db", "upgrade", env=env)
+    return env
+
+
 def horde_cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **env}
     return subprocess.run(

@@ -30,8 +30,8 @@ def apikey_method_path_key() -> str:
     return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}|{request.method}|{request.path}"
 
 
-# endpoint -> [(limit, key function)]; limits apply to every method of the route.
-ROUTE_LIMITS: dict[str, list[tuple[str, object]]] = {
+# endpoint -> [(limit, key function[, methods])]; without methods a limit counts every method.
+ROUTE_LIMITS: dict[str, list[tuple]] = {
     "users_list": [("90 per minute", ip_key)],
     "user_single": [("60 per minute", ip_method_path_key)],
     "horde_modes": [("30 per minute", ip_key)],
@@ -49,6 +49,10 @@ ROUTE_LIMITS: dict[str, list[tuple[str, object]]] = {
     "text_status": [("60 per minute", ip_method_path_key)],
     "text_pop": [("60 per second", ip_key)],
     "text_submit": [("60 per second", ip_key)],
+    # New accounts and new keys from the web pages: plenty for people, little for scripts.
+    "web.register": [("5 per minute", ip_key, ["POST"]), ("30 per hour", ip_key, ["POST"])],
+    "web.reset_key": [("5 per minute", ip_key), ("30 per hour", ip_key)],
+    "web.transfer": [("1 per second", ip_key, ["POST"]), ("90 per hour", ip_key, ["POST"])],
 }
 EXEMPT = ("heartbeat", "upload_result", "download_result")
 
@@ -71,8 +75,8 @@ def install(app: Flask, settings: Settings) -> Limiter:
         if endpoint is None:
             continue
         view = app.view_functions[endpoint]
-        for limit, key_func in limits:
-            view = limiter.limit(limit, key_func=key_func, override_defaults=True)(view)
+        for limit, key_func, *methods in limits:
+            view = limiter.limit(limit, key_func=key_func, override_defaults=True, methods=methods[0] if methods else None)(view)
         app.view_functions[endpoint] = view
     for endpoint in EXEMPT:
         endpoint = _registered(app, endpoint)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from functools import lru_cache
 
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from horde.domain import errors
+from horde.domain import errors, profanity
 from horde.models import ANONYMOUS_USER_ID, KudosEvent, User
 
 ANONYMOUS_API_KEY = "0000000000"
@@ -93,13 +93,30 @@ def find_by_reference(session: Session, reference: str) -> User:
 
 
 def clean_username(username: str) -> str:
+    """The username trimmed, or the reason it cannot be one (the same rules everywhere)."""
     name = (username or "").strip()
     if not name:
-        raise errors.BadRequest("A username is required.")
+        raise errors.MissingUserName()
     if _USERNAME_BAD.search(name):
-        raise errors.BadRequest("Usernames may not contain '<', '>', '#' or control characters.")
+        raise errors.InvalidUserName()
     if len(name) > USERNAME_MAX:
         raise errors.TooLongUserName()
+    if profanity.is_profane(name):
+        raise errors.ProfaneUserName()
+    return name
+
+
+def free_username(session: Session, username: str, user_id: int | None = None) -> str:
+    """A clean username that no other user has (case-insensitive).
+
+    The alias name#id is what identifies a user; distinct names just spare people the
+    confusion of two "alice"s (docs/compatibility.md)."""
+    name = clean_username(username)
+    clash = select(User.id).where(func.lower(User.username) == name.lower())
+    if user_id is not None:
+        clash = clash.where(User.id != user_id)
+    if session.scalar(clash.limit(1)) is not None:
+        raise errors.UsernameTaken()
     return name
 
 

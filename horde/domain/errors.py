@@ -78,6 +78,18 @@ class TooLongUserName(BadRequest):
     rc, message = "TooLongUserName", "Username is too long (maximum 30 characters)."
 
 
+class UsernameTaken(BadRequest):
+    rc, message = "UsernameTaken", "This username is already taken: please choose another one."
+
+
+class InvalidUserName(BadRequest):
+    rc, message = "InvalidUserName", "Usernames may not contain '<', '>', '#' or control characters."
+
+
+class MissingUserName(BadRequest):
+    rc, message = "MissingUserName", "Please choose a username."
+
+
 class UserNotDeleted(BadRequest):
     rc, message = "UserNotDeleted", "This user is not deleted."
 
@@ -349,6 +361,19 @@ class InvalidAPIKey(HordeError):
 # --- 403 ---------------------------------------------------------------------------
 class Forbidden(HordeError):
     status, rc, message = 403, "Forbidden", "Access denied."
+
+
+class RegistrationRaidMode(Forbidden):
+    rc, message = "RegistrationRaidMode", (
+        "The horde is defending itself against a raid: new accounts without a login provider are "
+        "closed for now. Log in with one of the providers, or use the anonymous key."
+    )
+
+
+class RegistrationInviteOnly(Forbidden):
+    rc, message = "RegistrationInviteOnly", (
+        "The horde is invite-only right now: new accounts need a login provider a moderator can vouch for."
+    )
 
 
 class NotAdmin(Forbidden):

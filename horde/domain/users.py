@@ -197,7 +197,7 @@ def modify(session: Session, actor: User, target: User, changes: dict[str, Any],
         target.public_workers = present["public_workers"]
         result["public_workers"] = target.public_workers
     if "username" in present:
-        target.username = accounts.clean_username(present["username"])
+        target.username = accounts.free_username(session, present["username"], target.id)
         result["username"] = target.alias
     if "contact" in present:
         target.contact = present["contact"]

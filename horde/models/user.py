@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from horde.db import Base, BigId, utcnow
@@ -77,3 +77,7 @@ class User(Base):
     @property
     def is_anonymous(self) -> bool:
         return self.id == ANONYMOUS_USER_ID
+
+
+# Registration refuses a name another user has, whatever its case.
+Index("ix_users_username_lower", func.lower(User.username))

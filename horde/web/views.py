@@ -1,0 +1,244 @@
+"""Registration and account pages: forms in, one domain call, a page out.
+
+Keys are shown once, in the answer to the POST that made them (never stored, never behind a
+GET that could be reloaded or cached). Every POST carries a CSRF token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from markupsafe import Markup
+from requests import RequestException
+from wtforms import ValidationError
+
+from horde.domain import accounts, errors, horde_modes, registration, transfers
+from horde.models import User
+from horde.web import providers as oauth_providers
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+BUNDLED_DOCUMENTS = Path(__file__).resolve().parent / "documents"
+
+
+class PageError(Exception):
+    """A refused form or login: shown on the page, with its HTTP status."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def _services():
+    return current_app.extensions["horde"]
+
+
+def _db():
+    return _services().db.session()
+
+
+def _providers() -> dict[str, oauth_providers.Provider]:
+    return current_app.extensions["horde_providers"]
+
+
+def _logged_in_oauth_id() -> str | None:
+    return session.get("oauth_id")
+
+
+def _account() -> User | None:
+    oauth_id = _logged_in_oauth_id()
+    return registration.find_oauth_user(_db(), oauth_id) if oauth_id else None
+
+
+def _page(template: str, status: int = 200, **context):
+    return make_response(render_template(template, **context), status)
+
+
+def _key_page(user: User, api_key: str, what: str):
+    """The one time a key is visible: not cached anywhere on the way."""
+    response = _page("key.html", user=user, api_key=api_key, what=what)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.before_request
+def _check_csrf():
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            raise PageError(
+                "This form has expired or did not come from this site. Reload the page and try again.", 400
+            ) from None
+
+
+@bp.app_context_processor
+def _template_globals():
+    settings = _services().settings
+    return {"horde_name": settings.name, "csrf_token": generate_csrf, "logged_in": bool(_logged_in_oauth_id())}
+
+
+@bp.errorhandler(PageError)
+def _page_error(error: PageError):
+    return _page("error.html", error.status, message=error.message)
+
+
+@bp.errorhandler(errors.HordeError)
+def _domain_error(error: errors.HordeError):
+    # The API's own message for the same rule; forms re-render with it where they can.
+    return _page("error.html", error.status, message=error.message)
+
+
+@bp.get("/register")
+def register_form():
+    account = _account()
+    modes = horde_modes.cached(_db())
+    return _page(
+        "register.html",
+        account=account,
+        needs_username=_logged_in_oauth_id() is not None and account is None,
+        providers=list(_providers().values()),
+        pseudonymous_closed=modes.raid_mode or modes.invite_only_mode,
+    )
+
+
+@bp.post("/register")
+def register():
+    username = request.form.get("username", "")
+    had_account = _account() is not None
+    try:
+        user, api_key = registration.register(_db(), _services().hasher, username, _logged_in_oauth_id())
+    except errors.HordeError as error:
+        _db().rollback()
+        return _form_error("register.html", error, username=username)
+    _services().callers.forget(user.id)
+    return _key_page(user, api_key, "reset" if had_account else "created")
+
+
+def _form_error(template: str, error: errors.HordeError, **form):
+    """Re-render a form with the refusal next to it and what the user typed."""
+    account = _account()
+    modes = horde_modes.cached(_db())
+    return _page(
+        template,
+        error.status,
+        error=error.message,
+        form=form,
+        account=account,
+        needs_username=_logged_in_oauth_id() is not None and account is None,
+        providers=list(_providers().values()),
+        pseudonymous_closed=modes.raid_mode or modes.invite_only_mode,
+    )
+
+
+def _require_account() -> User:
+    account = _account()
+    if account is None:
+        raise PageError("Log in first: this page is for accounts made with a login provider.", 401)
+    return account
+
+
+@bp.post("/account/username")
+def change_username():
+    account = _require_account()
+    username = request.form.get("username", "")
+    try:
+        registration.rename(_db(), account, username)
+    except errors.HordeError as error:
+        _db().rollback()
+        return _form_error("register.html", error, username=username)
+    return redirect(url_for("web.register_form", renamed=1), 303)
+
+
+@bp.post("/account/key")
+def reset_key():
+    account = _require_account()
+    api_key = registration.reset_key(_db(), _services().hasher, account)
+    _services().callers.forget(account.id)
+    return _key_page(account, api_key, "reset")
+
+
+@bp.get("/login/<provider>")
+def login(provider: str):
+    client = _client(provider)
+    redirect_uri = f"{_services().settings.effective_public_url}{url_for('web.callback', provider=provider)}"
+    try:
+        return client.authorize_redirect(redirect_uri)
+    except RequestException:
+        raise PageError(f"{_providers()[provider].title} cannot be reached right now. Try again later.", 502) from None
+
+
+@bp.get("/callback/<provider>")
+def callback(provider: str):
+    client = _client(provider)
+    if "error" in request.args:
+        raise PageError(f"{_providers()[provider].title} did not log you in: {request.args['error'][:100]}.", 400)
+    try:
+        token = client.authorize_access_token()
+        subject = oauth_providers.subject(current_app.extensions["horde_oauth"], _providers()[provider], token)
+    except MismatchingStateError:
+        raise PageError("This login could not be verified (its state does not match). Please log in again.", 400) from None
+    except OAuthError as error:
+        raise PageError(f"The login failed: {error.description or error.error}.", 400) from None
+    except RequestException:
+        raise PageError(f"{_providers()[provider].title} cannot be reached right now. Try again later.", 502) from None
+    session.clear()  # a fresh session for the logged-in user (no fixation)
+    session["oauth_id"] = registration.oauth_id(provider, subject)
+    return redirect(url_for("web.register_form"), 303)
+
+
+def _client(provider: str):
+    if provider not in _providers():
+        abort(404)
+    return current_app.extensions["horde_oauth"].create_client(provider)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("web.register_form"), 303)
+
+
+@bp.get("/transfer")
+def transfer_form():
+    return _page("transfer.html", account=_account(), form={})
+
+
+@bp.post("/transfer")
+def transfer():
+    account = _account()
+    form = {"username": request.form.get("username", ""), "amount": request.form.get("amount", "")}
+    try:
+        source = account or accounts.find_by_api_key(_db(), _services().hasher, request.form.get("apikey", "").strip())
+        amount = _whole_amount(form["amount"])
+        moved = transfers.transfer(_db(), _services().cache, source, form["username"].strip(), amount, None)
+    except errors.HordeError as error:
+        _db().rollback()
+        return _page("transfer.html", error.status, account=account, form=form, error=error.message)
+    return _page("transfer.html", account=account, form={}, done=f"Sent {moved} kudos to {form['username'].strip()}.")
+
+
+def _whole_amount(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise errors.InvalidKudosAmount("The amount must be a whole number of kudos.") from None
+
+
+@bp.get("/terms")
+def terms():
+    return _document("terms", "Terms of service", _services().settings.terms_file)
+
+
+@bp.get("/privacy")
+def privacy():
+    return _document("privacy", "Privacy policy", _services().settings.privacy_file)
+
+
+def _document(name: str, title: str, override: str):
+    path = Path(override) if override else BUNDLED_DOCUMENTS / f"{name}.html"
+    # The operator's own file is trusted HTML, like the bundled one.
+    body = Markup(path.read_text(encoding="utf-8"))
+    return _page("document.html", title=title, body=body)

@@ -1,0 +1,169 @@
+"""OAuth / OpenID Connect login against a local provider, the account page, and the callback's defences."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from horde.models import User
+from tests.web.conftest import shown_key, user_count
+
+
+def _user(app, oauth_id: str) -> User | None:
+    with app.extensions["horde"].db.transaction() as session:
+        user = session.scalar(select(User).where(User.oauth_id == oauth_id))
+        if user is not None:
+            session.expunge(user)
+        return user
+
+
+@pytest.mark.parametrize(
+    ("provider", "authorize", "client_id", "scope"),
+    [
+        ("discord", "https://discord.com/oauth2/authorize", "discord-id", "identify"),
+        ("github", "https://github.com/login/oauth/authorize", "github-id", None),
+    ],
+)
+def test_login_sends_the_browser_to_the_provider_with_state_and_pkce(web, provider, authorize, client_id, scope):
+    location = web.start_login(provider)
+    assert location.startswith(authorize + "?")
+    query = parse_qs(urlsplit(location).query)
+    assert query["client_id"] == [client_id]
+    assert query["response_type"] == ["code"]
+    assert query["redirect_uri"] == [f"http://127.0.0.1:7001/callback/{provider}"]
+    assert len(query["state"][0]) >= 20
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) >= 43
+    assert query.get("scope") == ([scope] if scope else None)
+    # Two logins never share a state.
+    assert parse_qs(urlsplit(web.start_login(provider)).query)["state"] != query["state"]
+
+
+def test_an_unconfigured_provider_has_no_login_route(web, plain):
+    assert web.get("/login/google").status_code == 404
+    assert plain.get("/login/oidc").status_code == 404
+    assert web.get("/callback/google?code=x&state=y").status_code == 404
+
+
+def test_first_login_asks_for_a_username_then_later_logins_find_the_same_user(web, web_app, oidc_provider):
+    answer = web.login("alice")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/register")
+    page = web.get("/register").get_data(as_text=True)
+    assert "Choose a username" in page
+    assert _user(web_app, "oidc_sub-alice") is None  # nothing stored until a name is chosen
+
+    created = web.register("Alice")
+    key = shown_key(created)
+    user = _user(web_app, "oidc_sub-alice")
+    assert user is not None and user.username == "Alice" and user.pseudonymous is False
+    found = web.get("/api/v2/find_user", headers={"apikey": key}).get_json()
+    assert found["username"] == user.alias and found["pseudonymous"] is False
+    assert "if you lose it, log in again and reset it" in created.get_data(as_text=True)
+
+    # Log out, log in again: the account page, not a second user.
+    assert web.post("/logout").status_code == 303
+    assert "Choose a username" not in web.get("/register").get_data(as_text=True)
+    count = user_count(web_app)
+    web.login("alice")
+    page = web.get("/register").get_data(as_text=True)
+    assert "Your account" in page and user.alias in page
+    assert user_count(web_app) == count
+
+
+def test_a_different_login_is_a_different_user(web, web_app):
+    web.login("alice")
+    web.register("Alice")
+    web.post("/logout")
+    web.login("bob")
+    assert "Choose a username" in web.get("/register").get_data(as_text=True)
+    assert "already taken" in web.register("alice").get_data(as_text=True)
+    shown_key(web.register("Bob"))
+    assert _user(web_app, "oidc_sub-bob").username == "Bob"
+
+
+@pytest.mark.parametrize("query", ["code=abc", "code=abc&state=forged"])
+def test_a_callback_with_a_missing_or_wrong_state_is_refused(web, web_app, query):
+    web.start_login("oidc")  # a real login is under way in this session...
+    answer = web.get(f"/callback/oidc?{query}")  # ...but this callback is not its own
+    assert answer.status_code == 400
+    assert "could not be verified" in answer.get_data(as_text=True)
+    assert "Choose a username" not in web.get("/register").get_data(as_text=True)
+
+
+def test_a_callback_replayed_in_another_session_is_refused(web, web_app, oidc_provider):
+    from tests.web.conftest import Browserless
+
+    authorize_url = web.start_login("oidc")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    import requests
+
+    answer = requests.post(f"{oidc_provider.issuer}/authorize", data={**params, "login": "mallory"}, allow_redirects=False)
+    back = urlsplit(answer.headers["Location"])
+    victim = Browserless(web_app, oidc_provider)  # a different browser, without that login's state
+    response = victim.get(f"{back.path}?{back.query}")
+    assert response.status_code == 400
+    assert "Choose a username" not in victim.get("/register").get_data(as_text=True)
+
+
+def test_a_refused_login_at_the_provider_is_explained(web):
+    web.start_login("oidc")
+    answer = web.get("/callback/oidc?error=access_denied&state=whatever")
+    assert answer.status_code == 400
+    assert "did not log you in: access_denied" in answer.get_data(as_text=True)
+
+
+def test_reset_key_replaces_the_old_key(web, web_app):
+    web.login("carol")
+    old_key = shown_key(web.register("Carol"))
+    response = web.post("/account/key")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    new_key = shown_key(response)
+    assert new_key != old_key
+    assert "Your previous key no longer works" in response.get_data(as_text=True)
+    assert web.get("/api/v2/find_user", headers={"apikey": old_key}).get_json()["rc"] == "UserNotFound"
+    assert web.get("/api/v2/find_user", headers={"apikey": new_key}).get_json()["username"].startswith("Carol#")
+
+
+def test_rename_changes_the_username_and_keeps_the_key(web, web_app, web_users):
+    web_users.create("Taken")
+    web.login("dave")
+    key = shown_key(web.register("Dave"))
+    answer = web.post("/account/username", {"username": "David"})
+    assert answer.status_code == 303
+    page = web.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Your username is now David#" in page
+    assert web.get("/api/v2/find_user", headers={"apikey": key}).get_json()["username"].startswith("David#")
+    for name, message, status in (("taken", "already taken", 400), ("y" * 31, "too long", 400), ("<b>", "may not contain", 400), ("", "Please choose a username.", 400)):
+        answer = web.post("/account/username", {"username": name})
+        assert answer.status_code == status, name
+        assert message in answer.get_data(as_text=True)
+    assert _user(web_app, "oidc_sub-dave").username == "David"
+
+
+def test_registering_again_while_logged_in_renames_and_issues_a_new_key(web, web_app):
+    """What the public horde's form does for a known OAuth user."""
+    web.login("erin")
+    first = shown_key(web.register("Erin"))
+    answer = web.register("Erin2")
+    assert "Your previous key no longer works" in answer.get_data(as_text=True)
+    again = shown_key(answer)
+    assert again != first
+    assert web.get("/api/v2/find_user", headers={"apikey": first}).get_json()["rc"] == "UserNotFound"
+    assert web.get("/api/v2/find_user", headers={"apikey": again}).get_json()["username"].startswith("Erin2#")
+    assert user_count(web_app) == 2  # the anonymous user and Erin
+
+
+def test_account_actions_need_a_login(web):
+    for path in ("/account/key", "/account/username"):
+        answer = web.post(path, {"username": "x"})
+        assert answer.status_code == 401
+        assert "Log in first" in answer.get_data(as_text=True)
+
+
+def test_account_forms_need_their_csrf_token(web, web_app):
+    web.login("frank")
+    key = shown_key(web.register("Frank"))
+    assert web.post("/account/key", csrf=False).status_code == 400
+    assert web.post("/account/username", {"username": "Hacked"}, csrf=False).status_code == 400
+    assert web.get("/api/v2/find_user", headers={"apikey": key}).get_json()["username"].startswith("Frank#")
