@@ -45,7 +45,7 @@ class Client(ClientMixin):
         return self.redirect_uris[0] if self.redirect_uris else None
 
     def get_allowed_scope(self, scope):
-        return " ".join(s for s in (scope or "").split() if s in ("openid", "profile"))
+        return " ".join(s for s in (scope or "").split() if s in ("openid", "profile", "identify"))
 
     def check_redirect_uri(self, redirect_uri):
         # Any redirect back to the horde under test (its port is chosen at run time).
@@ -107,6 +107,7 @@ class LocalProvider:
     def __init__(self, client_id: str = "horde-test", client_secret: str = "horde-test-secret"):
         self.client = Client(client_id, client_secret)
         self.codes: dict[str, Code] = {}
+        self.tokens: dict[str, str] = {}  # access token -> subject
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig", "alg": "RS256"})
         self.app = self._build_app()
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
@@ -116,6 +117,10 @@ class LocalProvider:
     @staticmethod
     def subject_for(login: str) -> str:
         return f"sub-{login}"
+
+    @staticmethod
+    def numeric_id(subject: str) -> int:
+        return int.from_bytes(subject.encode()[:6], "big")
 
     def _build_app(self) -> Flask:
         app = Flask("oidc-test-provider")
@@ -161,7 +166,10 @@ class LocalProvider:
             def generate_user_info(self, user, scope):
                 return UserInfo(sub=user.sub)
 
-        server = AuthorizationServer(app, query_client=self._query_client, save_token=lambda token, req: None)
+        def save_token(token, req):
+            self.tokens[token["access_token"]] = req.user.sub
+
+        server = AuthorizationServer(app, query_client=self._query_client, save_token=save_token)
         server.register_grant(CodeGrant, [OpenID(require_nonce=True), CodeChallenge(required=True)])
 
         @app.get("/.well-known/openid-configuration")
@@ -195,6 +203,22 @@ class LocalProvider:
         @app.post("/token")
         def token():
             return server.create_token_response()
+
+        # Plain OAuth 2 providers name the user on a profile route instead of an ID token:
+        # Discord's shape and GitHub's (whose ids are numbers).
+        def bearer_subject() -> str | None:
+            header = request.headers.get("Authorization", "")
+            return self.tokens.get(header.removeprefix("Bearer ").strip()) if header.startswith("Bearer ") else None
+
+        @app.get("/api/users/@me")
+        def discord_profile():
+            sub = bearer_subject()
+            return (jsonify(id=sub, username="someone"), 200) if sub else (jsonify(message="401: Unauthorized"), 401)
+
+        @app.get("/user")
+        def github_profile():
+            sub = bearer_subject()
+            return (jsonify(id=self.numeric_id(sub), login="someone"), 200) if sub else (jsonify(message="Bad credentials"), 401)
 
         return app
 

@@ -30,39 +30,37 @@ class Provider:
         return bool(self.client_id and self.client_secret)
 
 
+# The fixed endpoints of the named providers (their documented URLs: no discovery request
+# on every start). Google is OpenID Connect; Discord and GitHub name the user on a profile route.
+ENDPOINTS = {
+    "discord": {
+        "authorize_url": "https://discord.com/oauth2/authorize",
+        "access_token_url": "https://discord.com/api/oauth2/token",
+        "api_base_url": "https://discord.com/api/",
+    },
+    "google": {
+        "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
+        "access_token_url": "https://oauth2.googleapis.com/token",
+        "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
+        "issuer": "https://accounts.google.com",
+    },
+    "github": {
+        "authorize_url": "https://github.com/login/oauth/authorize",
+        "access_token_url": "https://github.com/login/oauth/access_token",
+        "api_base_url": "https://api.github.com/",
+    },
+}
+
+
 def providers(settings: Settings) -> list[Provider]:
     """Every provider the settings configure, in the order the page shows them."""
     candidates = [
-        Provider(
-            "discord", "Discord", settings.discord_client_id, settings.discord_client_secret,
-            {
-                "authorize_url": "https://discord.com/oauth2/authorize",
-                "access_token_url": "https://discord.com/api/oauth2/token",
-                "api_base_url": "https://discord.com/api/",
-            },
-            scope="identify", profile_path="users/@me",
-        ),
-        Provider(
-            # Google's endpoints are fixed and documented; naming them spares a discovery
-            # request on every start.
-            "google", "Google", settings.google_client_id, settings.google_client_secret,
-            {
-                "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
-                "access_token_url": "https://oauth2.googleapis.com/token",
-                "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
-                "issuer": "https://accounts.google.com",
-            },
-            scope="openid",
-        ),
-        Provider(
-            "github", "GitHub", settings.github_client_id, settings.github_client_secret,
-            {
-                "authorize_url": "https://github.com/login/oauth/authorize",
-                "access_token_url": "https://github.com/login/oauth/access_token",
-                "api_base_url": "https://api.github.com/",
-            },
-            scope="", profile_path="user",
-        ),
+        Provider("discord", "Discord", settings.discord_client_id, settings.discord_client_secret,
+                 ENDPOINTS["discord"], scope="identify", profile_path="users/@me"),
+        Provider("google", "Google", settings.google_client_id, settings.google_client_secret,
+                 ENDPOINTS["google"], scope="openid"),
+        Provider("github", "GitHub", settings.github_client_id, settings.github_client_secret,
+                 ENDPOINTS["github"], scope="", profile_path="user"),
     ]
     if settings.oidc_issuer:
         candidates.append(

@@ -77,9 +77,9 @@ class Browserless:
         assert response.status_code == 302, response.get_data(as_text=True)
         return response.headers["Location"]
 
-    def login(self, login_name: str):
+    def login(self, login_name: str, provider: str = "oidc"):
         """Log in as `login_name` at the local provider; return the callback's response."""
-        authorize_url = self.start_login()
+        authorize_url = self.start_login(provider)
         params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
         page = requests.get(authorize_url, timeout=10)
         assert page.status_code == 200, page.text

@@ -5,10 +5,14 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from horde.models import User
-from tests.web.conftest import shown_key, user_count
+from horde.web import providers
+from tests.conftest import build_app, make_settings
+from tests.oidc_provider import LocalProvider
+from tests.web.conftest import Browserless, shown_key, user_count
 
 
 def _user(app, oauth_id: str) -> User | None:
@@ -38,6 +42,27 @@ def test_login_sends_the_browser_to_the_provider_with_state_and_pkce(web, provid
     assert query.get("scope") == ([scope] if scope else None)
     # Two logins never share a state.
     assert parse_qs(urlsplit(web.start_login(provider)).query)["state"] != query["state"]
+
+
+@pytest.mark.parametrize(("provider", "api_base", "expected_id"), [
+    ("discord", "/api/", lambda sub: f"d_{sub}"),
+    ("github", "/", lambda sub: f"gh_{LocalProvider.numeric_id(sub)}"),
+])
+def test_plain_oauth_providers_name_the_user_on_their_profile_route(tmp_path, oidc_provider, monkeypatch, provider, api_base, expected_id):
+    """Discord and GitHub give no ID token: the id comes from their profile route (here the
+    local provider plays them, at the same paths)."""
+    issuer = oidc_provider.issuer
+    monkeypatch.setitem(providers.ENDPOINTS, provider, {
+        "authorize_url": f"{issuer}/authorize", "access_token_url": f"{issuer}/token", "api_base_url": f"{issuer}{api_base}",
+    })
+    client = oidc_provider.client
+    app = build_app(make_settings(tmp_path, **{f"{provider}_client_id": client.client_id, f"{provider}_client_secret": client.client_secret}))
+    browser = Browserless(app, oidc_provider)
+    assert browser.login("zoe", provider).status_code == 303
+    key = shown_key(browser.register("Zoe"))
+    assert _user(app, expected_id(LocalProvider.subject_for("zoe"))).username == "Zoe"
+    assert browser.get("/api/v2/find_user", headers={"apikey": key}).get_json()["username"].startswith("Zoe#")
+    app.extensions["horde"].db.dispose()
 
 
 def test_an_unconfigured_provider_has_no_login_route(web, plain):
@@ -92,12 +117,8 @@ def test_a_callback_with_a_missing_or_wrong_state_is_refused(web, web_app, query
 
 
 def test_a_callback_replayed_in_another_session_is_refused(web, web_app, oidc_provider):
-    from tests.web.conftest import Browserless
-
     authorize_url = web.start_login("oidc")
     params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    import requests
-
     answer = requests.post(f"{oidc_provider.issuer}/authorize", data={**params, "login": "mallory"}, allow_redirects=False)
     back = urlsplit(answer.headers["Location"])
     victim = Browserless(web_app, oidc_provider)  # a different browser, without that login's state
