@@ -70,11 +70,29 @@ class Client:
 Scenario = Callable[[Client, int, dict], Awaitable[None]]
 
 
+def _connect_timing(samples: Samples) -> aiohttp.TraceConfig:
+    """Time spent opening TCP connections, reported as its own operation ("tcp_connect"):
+    a server that closes every connection makes clients pay this on every request."""
+    trace = aiohttp.TraceConfig()
+
+    async def start(_session, context, _params):
+        context.connect_started = time.perf_counter()
+
+    async def end(_session, context, _params):
+        samples.record("tcp_connect", time.perf_counter() - context.connect_started)
+
+    trace.on_connection_create_start.append(start)
+    trace.on_connection_create_end.append(end)
+    return trace
+
+
 def _process(scenario: Scenario, base: str, index: int, params: dict, connections: int, out) -> None:
     async def main() -> Samples:
         samples = Samples()
         connector = aiohttp.TCPConnector(limit=connections, force_close=False)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=60), trace_configs=[_connect_timing(samples)]
+        ) as session:
             await scenario(Client(session, base, samples), index, params)
         return samples
 

@@ -97,13 +97,20 @@ def worker_profile(rng: random.Random, kind: str, name: str) -> dict:
 
 async def _deliver(client: Client, params: dict, job: dict, paths: dict, key: str) -> None:
     if params["kind"] == "image":
-        await client.call("upload", "PUT", job["r2_uploads"][0], data=RESULT_WEBP)
+        await client.call(measured(params, "upload"), "PUT", job["r2_uploads"][0], data=RESULT_WEBP)
         body = {"id": job["id"], "generation": "R2", "seed": int(job["payload"]["seed"]), "state": "ok"}
     else:
         body = {"id": job["id"], "generation": "It was a dark and stormy night. " * 4, "state": "ok"}
-    status, _ = await client.call("submit", "POST", paths["submit"], json=body, headers={"apikey": key})
+    status, _ = await client.call(measured(params, "submit"), "POST", paths["submit"], json=body, headers={"apikey": key})
     if status == 200:
         client.samples.count("delivered")
+
+
+def measured(params: dict, op: str) -> str:
+    """The operation's name, or `warmup_<op>` before the measured window starts (the first
+    seconds of the pop scenario register 100 workers at once: a start-up burst, not the
+    steady state; it is reported separately)."""
+    return op if time.time() >= params.get("measure_from_wall", 0) else f"warmup_{op}"
 
 
 async def workers(client: Client, index: int, params: dict) -> None:
@@ -118,14 +125,14 @@ async def workers(client: Client, index: int, params: dict) -> None:
         profile = worker_profile(rng, params["kind"], f"bench-{params['kind']}-{index}-{number}")
         await asyncio.sleep(rng.random() * params["idle_interval"])
         while time.time() < params["deadline"]:
-            status, job = await client.call("pop", "POST", paths["pop"], json=profile, headers={"apikey": key})
+            status, job = await client.call(measured(params, "pop"), "POST", paths["pop"], json=profile, headers={"apikey": key})
             if status != 200 or not job or not job.get("id"):
                 client.samples.count("empty_pops")
                 await asyncio.sleep(params["idle_interval"])
                 continue
             client.samples.count("jobs")
             if params.get("refill"):  # keep the queue at its depth: one new request per job taken
-                await client.call("refill", "POST", paths["async"], json=make(rng), headers=requester)
+                await client.call(measured(params, "refill"), "POST", paths["async"], json=make(rng), headers=requester)
             await asyncio.sleep(params["work_seconds"])
             if params.get("deliver", True):
                 await _deliver(client, params, job, paths, key)
@@ -177,7 +184,7 @@ async def fast_workers(client: Client, index: int, params: dict) -> None:
             profile = {"name": f"loop-{index}-{number}", "models": [TEXT_MODELS[0]], "bridge_agent": "KoboldCppEmbedWorker:1:bench",
                        "max_length": 512, "max_context_length": 4096, "nsfw": True}
         while time.time() < params["deadline"]:
-            status, job = await client.call("pop", "POST", paths["pop"], json=profile, headers={"apikey": key})
+            status, job = await client.call(measured(params, "pop"), "POST", paths["pop"], json=profile, headers={"apikey": key})
             if status != 200 or not job or not job.get("id"):
                 await asyncio.sleep(0.05)
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 from horde.settings import Settings
 
@@ -16,9 +17,16 @@ elif _settings.is_sqlite:
     workers = 1  # SQLite takes one writer at a time: one process, several threads
 else:
     workers = multiprocessing.cpu_count() * 2
-threads = 8 if _settings.is_sqlite else 1
-worker_class = "gthread" if threads > 1 else "sync"
+# Threads, never gunicorn's sync workers: a sync worker waits (up to 2 s) for each client
+# to close its connection after the response, so slow or busy clients stall a whole
+# process; threaded workers keep connections alive and one waiting thread blocks nothing.
+threads = 8 if _settings.is_sqlite else 2
+worker_class = "gthread"
 timeout = 60
+# Workers touch a heartbeat file between requests; on a disk busy with PostgreSQL's writes
+# that touch can block every worker at once for a second or more. Memory never blocks.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
 graceful_timeout = 20
 keepalive = 5
 # Clients such as horde-sdk send a `client_agent` header; drop it instead of refusing the request.

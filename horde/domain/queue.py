@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType, SimpleNamespace
 
-from sqlalchemy import ARRAY, String, bindparam, case, delete, func, insert, literal, select, true, union_all, update
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, case, delete, func, insert, literal, not_, select, true, union_all, update
 from sqlalchemy.orm import Session
 
 from horde.domain import accounts, errors, matching, stats
@@ -145,7 +145,7 @@ class Popped:
     fake: bool = False
 
 
-QUEUE_WINDOW = 32  # queue entries read per served model in the first pass
+QUEUE_WINDOW = 8  # queue entries read per served model in the first pass
 DEEP_WINDOW = 512  # and in the second, for a worker that could serve none of the first
 
 
@@ -186,20 +186,44 @@ def _candidate_ids(profile: WorkerProfile, window: int | None):
     return union_all(heads, own.subquery().select())
 
 
-def _claim_best(session: Session, profile: WorkerProfile, eligible, ids: list[str]) -> list[GenerationRequest]:
-    """The best eligible request among `ids`, claimed with SKIP LOCKED (a request another
-    worker is claiming is passed over): priority users first, then kudos priority with
-    aging, then age. With `_candidate_ids` this makes two statements whose plans do not
-    depend on table statistics: an index walk, then primary-key lookups."""
+@lru_cache(maxsize=2048)
+def _candidate_statement(profile: WorkerProfile, window: int):
+    """`_candidate_ids`, built once per worker declaration: a worker polls with the same one
+    every second, and building a statement costs more than PostgreSQL takes to run it."""
+    return _candidate_ids(profile, window)
+
+
+def _still_queued(kind: str):
+    """`matching.queued`, written so that it does not match the queue's partial indexes:
+    the claim must read its few candidates by primary key, and with stale statistics the
+    planner would otherwise walk a whole queue index and filter it by id."""
+    return and_(R.kind == kind, func.coalesce(R.n, 0) > 0, R.active, not_(R.faulted))
+
+
+@lru_cache(maxsize=2048)
+def _claim_statement_for(profile: WorkerProfile):
+    """The id of the best eligible request among `:ids`, locked with SKIP LOCKED (a request
+    another worker is claiming is passed over): priority users first, then kudos priority
+    with aging, then age. Only narrow columns are sorted; the chosen row is loaded after."""
     priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
-    query = (
-        select(R)
-        .where(R.id.in_(ids), matching.queued(profile.kind), eligible)
+    return (
+        select(R.id)
+        .where(R.id == any_(bindparam("ids", type_=ARRAY(String))), _still_queued(profile.kind), matching.eligible(profile))
         .order_by(case((R.user_id.in_(priority), 0), else_=1), R.sort_key.desc(), R.created)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    return list(session.scalars(query))
+
+
+def _claim_best(session: Session, profile: WorkerProfile, window: int, exclude: set[str]) -> tuple[list[GenerationRequest], list[str]]:
+    """Two statements whose plans do not depend on table statistics: an index walk of the
+    heads of the served queues (`window` entries each), then those requests by primary key.
+    Returns the claimed request (if any) and the ids looked at."""
+    ids = [i for i in dict.fromkeys(session.scalars(_candidate_statement(profile, window))) if i not in exclude]
+    if not ids:
+        return [], ids
+    request_id = session.scalar(_claim_statement_for(profile), {"ids": ids})
+    return ([session.get(R, request_id)] if request_id is not None else []), ids
 
 
 def _general_candidates_sqlite(session: Session, profile: WorkerProfile, eligible) -> list[GenerationRequest]:
@@ -243,16 +267,14 @@ def pop(
     `look_deep=False` skips the second, deeper pass (for a worker whose last deep look
     found nothing: the heads of the queues are still checked on every pop)."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    eligible = matching.eligible(profile)
     if postgres:
         # The heads of the queues first; a worker that can serve none of them looks deeper,
         # unless the first pass already saw every entry of its queues.
-        ids = list(dict.fromkeys(session.scalars(_candidate_ids(profile, QUEUE_WINDOW))))
-        candidates = _claim_best(session, profile, eligible, ids) if ids else []
-        if not candidates and look_deep and len(ids) >= QUEUE_WINDOW:
-            deeper = list(dict.fromkeys(session.scalars(_candidate_ids(profile, DEEP_WINDOW))))
-            candidates = _claim_best(session, profile, eligible, [i for i in deeper if i not in set(ids)])
+        candidates, seen = _claim_best(session, profile, QUEUE_WINDOW, set())
+        if not candidates and look_deep and len(seen) >= QUEUE_WINDOW:
+            candidates, _ = _claim_best(session, profile, DEEP_WINDOW, set(seen))
     else:
+        eligible = matching.eligible(profile)
         first = _priority_candidate(session, profile, eligible)
         candidates = [first] if first is not None else []
         if not candidates and not profile.maintenance:

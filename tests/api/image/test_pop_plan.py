@@ -2,11 +2,11 @@
 
 import random
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from horde.db import utcnow
-from horde.domain import image_jobs, image_requests, matching, queue, workers
+from horde.domain import image_jobs, image_requests, queue, workers
 from horde.models import User, Worker
 from tests.conftest import Users
 from tests.imaging import REGEN
@@ -39,15 +39,16 @@ def test_candidate_queries_use_indexes(pg_app):
     with svc.db.session_factory() as session:
         worker = session.get(Worker, "11111111-1111-4111-8111-111111111111")
         profile = workers.profile(worker, owner_id, True, ["Deliberate", "Lyriel"], {"bridge_agent": REGEN}, "image")
-        # Step 1, before any ANALYZE: only index scans whatever the statistics say.
-        heads = explain(session, queue._candidate_ids(profile, queue.QUEUE_WINDOW))
-        assert "ix_request_models_head" in heads and "Seq Scan on request_models" not in heads
-        assert "Seq Scan on requests" not in heads
-        session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
-        ids = [row[0] for row in session.execute(queue._candidate_ids(profile, queue.QUEUE_WINDOW))]
-        assert 0 < len(ids) <= 3 * queue.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
-        step2 = select(queue.R).where(queue.R.id.in_(ids), matching.queued("image"), matching.eligible(profile))
-        plan = explain(session, step2)
-        assert "Seq Scan" not in plan, plan
+        # Before any ANALYZE (a queue that grew faster than the statistics) and after: the
+        # heads by index, then those requests by primary key; never a whole queue walked.
+        for analyzed in (False, True):
+            if analyzed:
+                session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
+            heads = explain(session, queue._candidate_statement(profile, queue.QUEUE_WINDOW))
+            assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
+            ids = [row[0] for row in session.execute(queue._candidate_statement(profile, queue.QUEUE_WINDOW))]
+            assert 0 < len(ids) <= 3 * queue.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
+            claim = explain(session, queue._claim_statement_for(profile).params(ids=ids))
+            assert "pk_requests" in claim and "ix_requests_queue" not in claim and "Seq Scan" not in claim, claim
         popped = queue.pop(session, image_jobs, profile, 1, utcnow())
         assert popped is not None and popped.request.models[0] in ("Deliberate", "Lyriel")
