@@ -6,6 +6,7 @@ import logging
 import socket
 
 from flask import Flask, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_cors import CORS
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         log.warning("HORDE_SECRET_KEY is not set: API keys are hashed with the development secret")
 
     app = Flask("horde", static_folder=None)  # the web blueprint serves /static
+    app.session_interface = PagesOnlySessionInterface()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -108,6 +110,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         db.remove()
 
     return app
+
+
+class PagesOnlySessionInterface(SecureCookieSessionInterface):
+    """Cookie sessions for the web pages only: API calls carry their key in a header, and
+    opening (verifying) a session cookie on every API request costs time for nothing."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return None  # Flask then uses a null session
+        return super().open_session(app, request)
 
 
 def _install_service_info(app: Flask, settings: Settings) -> None:

@@ -70,6 +70,8 @@ def install(app: Flask, settings: Settings) -> Limiter:
         key_prefix=f"{settings.key_prefix}limits",
         swallow_errors=True,  # a Redis hiccup must not take the API down
     )
+    if not settings.rate_limits:
+        return limiter  # switched off: no per-route wrappers to run on every request
     for endpoint, limits in ROUTE_LIMITS.items():
         endpoint = _registered(app, endpoint)
         if endpoint is None:

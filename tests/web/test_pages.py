@@ -46,3 +46,11 @@ def test_pages_carry_the_cors_headers_too(plain):
 def test_unknown_pages_are_json_404s_like_the_api(plain):
     answer = plain.get("/no-such-page")
     assert answer.status_code == 404 and answer.get_json()["rc"] == "NotFound"
+
+
+def test_api_answers_never_open_or_set_a_session(plain):
+    page = plain.get("/register")
+    assert "Set-Cookie" in page.headers  # the pages have their session...
+    for path in ("/api/v2/status/heartbeat", "/api/v2/status/modes", "/api/v2/users/0"):
+        answer = plain.get(path)
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers, path
