@@ -47,7 +47,30 @@ def new_api_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def kudos_floor(user: User) -> int:
+@dataclass(frozen=True)
+class Account:
+    """What settling kudos needs to know about a user, read without loading the whole row."""
+
+    id: int
+    trusted: bool
+    pseudonymous: bool
+    usage_multiplier: float
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.id == ANONYMOUS_USER_ID
+
+
+_ACCOUNTS = select(User.id, User.trusted, User.pseudonymous, User.usage_multiplier).where(
+    User.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def accounts_by_id(session: Session, ids: set[int]) -> dict[int, Account]:
+    return {row.id: Account(*row) for row in session.execute(_ACCOUNTS, {"ids": list(ids)})}
+
+
+def kudos_floor(user: User | Account) -> int:
     if user.id == ANONYMOUS_USER_ID:
         return FLOOR_ANONYMOUS
     return FLOOR_PSEUDONYMOUS if user.pseudonymous else FLOOR_OAUTH
@@ -148,7 +171,7 @@ def create_user(
 
 def move_kudos(
     session: Session,
-    user: User,
+    user: User | Account,
     amount: float,
     *,
     bucket: str,

@@ -422,7 +422,7 @@ def deliver(
     paid = kind_rules.burn(request, 0.0 if censored else reward)
     _finish_job(session, job, {"state": state, "censored": censored, "seed": seed, "generation": generation,
                                "gen_metadata": gen_metadata, "finished_at": now, "reward": earned})
-    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_({request.user_id, job.worker_owner_id})))}
+    people = accounts.accounts_by_id(session, {request.user_id, job.worker_owner_id})
     contribution = request.things / kind_rules.THINGS_DIVISOR
     seconds = max((now - job.started).total_seconds(), 1.0)
     if worker is not None:
@@ -478,7 +478,7 @@ def _credit_worker(session, kind_rules, worker_id: str, team_id: str | None, ear
         session.connection().execute(_CREDIT_TEAM, params)
 
 
-def _credit_owner(session, kind_rules, owner: User, earned: float, contribution: float, request_id: str, job_id: str, now) -> None:
+def _credit_owner(session, kind_rules, owner: accounts.Account, earned: float, contribution: float, request_id: str, job_id: str, now) -> None:
     """Untrusted owners get half now and half in escrow until they are trusted."""
     also = {
         f"fulfilled_{kind_rules.KIND}": ("add", 1),
