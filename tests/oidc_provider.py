@@ -113,6 +113,7 @@ class LocalProvider:
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.issuer = f"http://127.0.0.1:{self._server.server_port}"
         self.logins: list[str] = []  # subjects that logged in, for the tests to check
+        self.forged_issuer: str | None = None  # sign ID tokens claiming another issuer (a forgery)
 
     @staticmethod
     def subject_for(login: str) -> str:
@@ -158,7 +159,7 @@ class LocalProvider:
                 return "RS256"
 
             def get_client_claims(self, client):
-                return {"iss": provider.issuer, "aud": [client.client_id]}
+                return {"iss": provider.forged_issuer or provider.issuer, "aud": [client.client_id]}
 
             def get_encode_header(self, client):
                 return {"alg": "RS256", "kid": "test-key"}

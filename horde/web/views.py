@@ -11,6 +11,7 @@ from pathlib import Path
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from joserfc.errors import JoseError
 from markupsafe import Markup
 from requests import RequestException
 from wtforms import ValidationError
@@ -182,6 +183,8 @@ def callback(provider: str):
         raise PageError("This login could not be verified (its state does not match). Please log in again.", 400) from None
     except OAuthError as error:
         raise PageError(f"The login failed: {error.description or error.error}.", 400) from None
+    except JoseError as error:  # an ID token that is forged, expired or for someone else
+        raise PageError(f"The login failed: the provider's ID token was refused ({error.error}).", 400) from None
     except RequestException:
         raise PageError(f"{_providers()[provider].title} cannot be reached right now. Try again later.", 502) from None
     session.clear()  # a fresh session for the logged-in user (no fixation)

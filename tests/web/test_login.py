@@ -127,6 +127,17 @@ def test_a_callback_replayed_in_another_session_is_refused(web, web_app, oidc_pr
     assert "Choose a username" not in victim.get("/register").get_data(as_text=True)
 
 
+def test_an_id_token_from_another_issuer_is_refused(web, web_app, oidc_provider):
+    oidc_provider.forged_issuer = "https://evil.example"
+    try:
+        answer = web.login("mallory")
+    finally:
+        oidc_provider.forged_issuer = None
+    assert answer.status_code == 400
+    assert "The login failed" in answer.get_data(as_text=True)
+    assert "Choose a username" not in web.get("/register").get_data(as_text=True)
+
+
 def test_a_refused_login_at_the_provider_is_explained(web):
     web.start_login("oidc")
     answer = web.get("/callback/oidc?error=access_denied&state=whatever")
