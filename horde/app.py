@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_cors import CORS
 from flask_migrate import Migrate
@@ -148,14 +148,3 @@ def _install_service_info(app: Flask, settings: Settings) -> None:
             }
         )
 
-    @app.get("/")
-    def index():
-        # Browsers get the home page; API clients (and curl's */*) the JSON they always had.
-        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
-            return render_template("home.html", mode_description=settings.mode.description)
-        return jsonify(
-            {
-                "message": f"{settings.name}: {settings.mode.description} through the AI Horde API v2.",
-                "api": f"{settings.effective_public_url}/api/",
-            }
-        )

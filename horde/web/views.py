@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from joserfc.errors import JoseError
 from markupsafe import Markup
@@ -90,6 +90,20 @@ def _page_error(error: PageError):
 def _domain_error(error: errors.HordeError):
     # The API's own message for the same rule; forms re-render with it where they can.
     return _page("error.html", error.status, message=error.message)
+
+
+@bp.get("/", endpoint="index")
+def index():
+    # Browsers get the home page; API clients (and curl's */*) the JSON they always had.
+    settings = _services().settings
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return _page("home.html", mode_description=settings.mode.description)
+    return jsonify(
+        {
+            "message": f"{settings.name}: {settings.mode.description} through the AI Horde API v2.",
+            "api": f"{settings.effective_public_url}/api/",
+        }
+    )
 
 
 @bp.get("/register")

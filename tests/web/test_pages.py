@@ -54,3 +54,9 @@ def test_api_answers_never_open_or_set_a_session(plain):
     for path in ("/api/v2/status/heartbeat", "/api/v2/status/modes", "/api/v2/users/0"):
         answer = plain.get(path)
         assert answer.status_code == 200 and "Set-Cookie" not in answer.headers, path
+
+
+def test_the_service_info_logo_is_served(plain):
+    logo = plain.get("/.well-known/serviceinfo").get_json()["software"]["logo"]
+    answer = plain.get(logo.split("127.0.0.1:7001", 1)[1])
+    assert answer.status_code == 200 and answer.mimetype == "image/png"
