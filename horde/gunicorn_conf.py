@@ -17,14 +17,16 @@ elif _settings.is_sqlite:
     workers = 1  # SQLite takes one writer at a time: one process, several threads
 else:
     workers = multiprocessing.cpu_count() * 2
-# Threads, never gunicorn's sync workers: a sync worker waits (up to 2 s) for each client
-# to close its connection after the response, so slow or busy clients stall a whole
-# process; threaded workers keep connections alive and one waiting thread blocks nothing.
-threads = 8 if _settings.is_sqlite else 2
+# gunicorn's threaded worker even with one thread: its sync worker lingers after each
+# response until the client closes the connection (up to 2 s), so one slow or busy client
+# stalls a whole process; the threaded worker keeps connections alive in a poller. One
+# thread per process on PostgreSQL: threads of one process share the GIL, and the pop's
+# latency under load was better with more processes than with more threads.
+threads = 8 if _settings.is_sqlite else 1
 worker_class = "gthread"
 timeout = 60
-# Workers touch a heartbeat file between requests; on a disk busy with PostgreSQL's writes
-# that touch can block every worker at once for a second or more. Memory never blocks.
+# Workers touch a heartbeat file between requests: keep it in memory, where the touch never
+# waits behind a disk that PostgreSQL keeps busy (gunicorn's own advice for containers).
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 graceful_timeout = 20
