@@ -27,13 +27,18 @@ def find_oauth_user(session: Session, oauth_id: str) -> User | None:
     return session.scalar(select(User).where(User.oauth_id == oauth_id))
 
 
-def check_pseudonymous_allowed(session: Session) -> None:
+def _pseudonymous_refusal(session: Session) -> type[errors.HordeError] | None:
     """Accounts without a login provider are the throwaway kind: closed in raid and invite-only mode."""
     modes = horde_modes.cached(session)
     if modes.raid_mode:
-        raise errors.RegistrationRaidMode()
+        return errors.RegistrationRaidMode
     if modes.invite_only_mode:
-        raise errors.RegistrationInviteOnly()
+        return errors.RegistrationInviteOnly
+    return None
+
+
+def pseudonymous_open(session: Session) -> bool:
+    return _pseudonymous_refusal(session) is None
 
 
 def register(session: Session, hasher: accounts.KeyHasher, username: str, oauth_id: str | None = None) -> tuple[User, str]:
@@ -42,11 +47,12 @@ def register(session: Session, hasher: accounts.KeyHasher, username: str, oauth_
     if oauth_id is not None:
         existing = find_oauth_user(session, oauth_id)
         if existing is not None:
-            rename(session, existing, username)
-            return existing, reset_key(session, hasher, existing)
+            existing.username = accounts.free_username(session, username, existing.id)
+            return existing, reset_key(session, hasher, existing)  # one commit for both
     name = accounts.free_username(session, username)
-    if oauth_id is None:
-        check_pseudonymous_allowed(session)
+    refusal = _pseudonymous_refusal(session) if oauth_id is None else None
+    if refusal is not None:
+        raise refusal()
     user, api_key = accounts.create_user(session, hasher, name, oauth_id=oauth_id)
     session.commit()
     return user, api_key

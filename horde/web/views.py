@@ -16,7 +16,7 @@ from markupsafe import Markup
 from requests import RequestException
 from wtforms import ValidationError
 
-from horde.domain import accounts, errors, horde_modes, registration, transfers
+from horde.domain import accounts, errors, registration, transfers
 from horde.models import User
 from horde.web import providers as oauth_providers
 
@@ -106,17 +106,27 @@ def index():
     )
 
 
-@bp.get("/register")
-def register_form():
+def _register_page(status: int = 200, **extra):
     account = _account()
-    modes = horde_modes.cached(_db())
     return _page(
         "register.html",
+        status,
         account=account,
         needs_username=_logged_in_oauth_id() is not None and account is None,
         providers=list(_providers().values()),
-        pseudonymous_closed=modes.raid_mode or modes.invite_only_mode,
+        pseudonymous_closed=not registration.pseudonymous_open(_db()),
+        **extra,
     )
+
+
+def _register_refused(error: errors.HordeError, username: str):
+    """The account page again, with the refusal next to the form and what the user typed."""
+    return _register_page(error.status, error=error.message, form={"username": username})
+
+
+@bp.get("/register")
+def register_form():
+    return _register_page()
 
 
 @bp.post("/register")
@@ -127,25 +137,9 @@ def register():
         user, api_key = registration.register(_db(), _services().hasher, username, _logged_in_oauth_id())
     except errors.HordeError as error:
         _db().rollback()
-        return _form_error("register.html", error, username=username)
+        return _register_refused(error, username)
     _services().callers.forget(user.id)
     return _key_page(user, api_key, "reset" if had_account else "created")
-
-
-def _form_error(template: str, error: errors.HordeError, **form):
-    """Re-render a form with the refusal next to it and what the user typed."""
-    account = _account()
-    modes = horde_modes.cached(_db())
-    return _page(
-        template,
-        error.status,
-        error=error.message,
-        form=form,
-        account=account,
-        needs_username=_logged_in_oauth_id() is not None and account is None,
-        providers=list(_providers().values()),
-        pseudonymous_closed=modes.raid_mode or modes.invite_only_mode,
-    )
 
 
 def _require_account() -> User:
@@ -163,7 +157,7 @@ def change_username():
         registration.rename(_db(), account, username)
     except errors.HordeError as error:
         _db().rollback()
-        return _form_error("register.html", error, username=username)
+        return _register_refused(error, username)
     return redirect(url_for("web.register_form", renamed=1), 303)
 
 
