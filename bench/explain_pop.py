@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import random
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql
 
 from bench.scenarios import IMAGE_MODELS, REGEN, image_request
-from bench.server import PG_ADMIN
-from horde.app import create_app
+from bench.server import scratch_app
 from horde.db import utcnow
 from horde.domain import accounts, image_requests, queue, workers
 from horde.models import Worker
-from horde.settings import Settings
 
 
 def explain(session, statement, analyze: bool = True) -> str:
@@ -31,15 +26,7 @@ def explain(session, statement, analyze: bool = True) -> str:
 
 
 def main(depth: int) -> None:
-    name = f"horde_explain_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        app = create_app(Settings(database_url=url, data_dir=tempfile.mkdtemp(), secret_key="x"))
-        with app.app_context():
-            upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    with scratch_app("horde_explain") as app:
         svc = app.extensions["horde"]
         rng = random.Random(3)
         with svc.db.transaction() as session:
@@ -69,10 +56,6 @@ def main(depth: int) -> None:
             print("```\n\n## Step 2: those requests by primary key, rules checked, best one claimed\n\n```")
             print(explain(session, step2))
             print("```")
-        svc.db.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

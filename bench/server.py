@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
@@ -22,6 +25,29 @@ def _admin(sql: str) -> None:
     with engine.connect() as conn:
         conn.execute(text(sql))
     engine.dispose()
+
+
+@contextlib.contextmanager
+def scratch_app(prefix: str, **settings) -> Iterator:
+    """An in-process app on a fresh, migrated PostgreSQL database, dropped afterwards."""
+    from flask_migrate import upgrade
+
+    from horde.app import create_app
+    from horde.settings import Settings
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        app = create_app(Settings(database_url=url, data_dir=tempfile.mkdtemp(), secret_key="bench", **settings))
+        with app.app_context():
+            upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        try:
+            yield app
+        finally:
+            app.extensions["horde"].db.dispose()
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class BenchServer:

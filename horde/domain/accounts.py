@@ -61,13 +61,7 @@ class Account:
         return self.id == ANONYMOUS_USER_ID
 
 
-_ACCOUNTS = select(User.id, User.trusted, User.pseudonymous, User.usage_multiplier).where(
-    User.id.in_(bindparam("ids", expanding=True))
-)
-
-
-def accounts_by_id(session: Session, ids: set[int]) -> dict[int, Account]:
-    return {row.id: Account(*row) for row in session.execute(_ACCOUNTS, {"ids": list(ids)})}
+ACCOUNT_COLUMNS = ("id", "trusted", "pseudonymous", "usage_multiplier")  # Account's fields, in order
 
 
 def kudos_floor(user: User | Account) -> int:
@@ -180,27 +174,36 @@ def move_kudos(
     job_id: str | None = None,
     other_user_id: int | None = None,
     also: dict | None = None,
+    events: list[dict] | None = None,
 ) -> None:
     """Add `amount` (may be negative) to a balance, never below the user's floor.
 
     One atomic UPDATE (no read-modify-write), plus one appended event; `also` adds more
     column changes to that same UPDATE, as {column name: ("add", n) or ("set", value)}.
     The anonymous account's row is never updated here: its events are folded by a job.
+    With `events`, the event is added to that list for `record_events` to insert with
+    others in one statement.
     """
     if bucket not in KUDOS_BUCKETS:
         raise ValueError(f"unknown kudos bucket {bucket}")
     amount = round(float(amount), 2)
     anonymous = user.id == ANONYMOUS_USER_ID
-    session.connection().execute(
-        _INSERT_EVENT,
-        dict(
-            user_id=user.id, amount=amount, bucket=bucket, reason=reason, request_id=request_id, job_id=job_id,
-            other_user_id=other_user_id, folded=not anonymous,
-        ),
+    event = dict(
+        user_id=user.id, amount=amount, bucket=bucket, reason=reason, request_id=request_id, job_id=job_id,
+        other_user_id=other_user_id, folded=not anonymous,
     )
+    if events is None:
+        record_events(session, [event])
+    else:
+        events.append(event)
     if anonymous:
         return
     apply_to_balance(session, user.id, amount, bucket, kudos_floor(user), also)
+
+
+def record_events(session: Session, events: list[dict]) -> None:
+    if events:
+        session.connection().execute(_INSERT_EVENT, events)
 
 
 @lru_cache(maxsize=256)

@@ -232,7 +232,8 @@ def _source_payload(svc: Services, popped: queue.Popped, profile) -> dict[str, s
 # --- submit ------------------------------------------------------------------------
 def submit_job(session: Session, svc: Services, user: User, body: dict, kind: str, now: dt.datetime) -> float:
     """Record what a worker delivered; returns the reward it earned (before bridge multiplier)."""
-    job = queue.load_job(session, body["id"], user)
+    submission = queue.load_submission(session, body["id"], user)
+    job = submission.job
     rules = kind_module(kind)
     state = body.get("state", "ok")
     metadata = list(body.get("gen_metadata") or [])
@@ -244,8 +245,8 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         return 0.0
     generation = body.get("generation", "")
     if kind == "image":
-        session.commit()  # no connection held while the image is decoded and stored
         if generation != "R2":
+            session.commit()  # no connection held while the image is decoded and stored
             data = images.decode_base64(generation)
             images.check_result(data, svc.settings.max_upload_bytes)
             svc.store.put(result_key(job.id), images.to_webp(data))
@@ -259,9 +260,10 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         if state == "csam" and not any(m.get("value") == "csam" for m in metadata):
             metadata.append({"type": "censorship", "value": "csam"})
         final_state = job_states.CSAM if state == "csam" else job_states.CENSORED if censored else job_states.OK
-        reward = text_jobs.reward_for(session, job, generation)
+        owner_trusted = submission.owner is not None and submission.owner.trusted
+        reward = text_jobs.reward_for(submission.request, job, submission.bridge_agent, owner_trusted, generation)
     delivery = queue.deliver(
-        session, rules, job, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
+        session, rules, submission, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
         generation=generation, gen_metadata=metadata, now=now, reward=reward,
     )
     session.commit()

@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import ModuleType, SimpleNamespace
 
 from sqlalchemy import ARRAY, String, and_, any_, bindparam, case, delete, func, insert, literal, not_, select, true, union_all, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from horde.domain import accounts, errors, matching, stats
 from horde.domain.image_requests import NewRequest
@@ -321,17 +321,52 @@ class Delivery:
     paid: float
 
 
-def load_job(session: Session, job_id: str, user: User) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
+@dataclass
+class Submission:
+    """A job being submitted, with what settling it needs, read in one statement."""
+
+    job: Job
+    request: GenerationRequest | None  # None once the request has expired
+    bridge_agent: str | None  # None: the worker was deleted
+    team_id: str | None
+    owner: accounts.Account | None
+    requester: accounts.Account | None
+
+
+_OWNER, _REQUESTER = aliased(User, name="owner"), aliased(User, name="requester")
+_SUBMISSION = (
+    select(
+        Job, R, Worker.id.label("worker_found"), Worker.bridge_agent, Worker.team_id,
+        *(getattr(_OWNER, name) for name in accounts.ACCOUNT_COLUMNS),
+        *(getattr(_REQUESTER, name) for name in accounts.ACCOUNT_COLUMNS),
+    )
+    .outerjoin(R, R.id == Job.request_id)
+    .outerjoin(Worker, Worker.id == Job.worker_id)
+    .outerjoin(_OWNER, _OWNER.id == Job.worker_owner_id)
+    .outerjoin(_REQUESTER, _REQUESTER.id == R.user_id)
+    .where(Job.id == bindparam("job_id"))
+)
+
+
+def load_submission(session: Session, job_id: str, user: User) -> Submission:
+    """The job `user`'s worker is submitting, checked, with its request, worker and accounts."""
+    row = session.execute(_SUBMISSION, {"job_id": job_id}).first()
+    if row is None:
         raise errors.InvalidJobID(f"Processing Job with ID {job_id} does not exist.")
+    job = row[0]
     if job.worker_owner_id != user.id:
         raise errors.WrongCredentials()
     if job.state == job_states.FAULTED:
         raise errors.AbortedGen(f"Processing Job with ID {job_id} took too long and was aborted. Please check your worker speed.")
     if job.state != job_states.PROCESSING:
         raise errors.DuplicateGen(f"Processing Job with ID {job_id} already submitted.")
-    return job
+    width = len(accounts.ACCOUNT_COLUMNS)
+    owner, requester = row[5:5 + width], row[5 + width:]
+    return Submission(
+        job=job, request=row[1], bridge_agent=row.bridge_agent if row.worker_found else None, team_id=row.team_id,
+        owner=accounts.Account(*owner) if owner[0] is not None else None,
+        requester=accounts.Account(*requester) if requester[0] is not None else None,
+    )
 
 
 @lru_cache(maxsize=16)
@@ -392,7 +427,7 @@ def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
 def deliver(
     session: Session,
     kind_rules: ModuleType,
-    job: Job,
+    submission: Submission,
     *,
     state: str,
     censored: bool,
@@ -404,44 +439,42 @@ def deliver(
 ) -> Delivery:
     """Record a delivered job and settle it: the worker and its owner earn, the requester pays.
 
-    About ten statements; the requester's balance is updated last, so a busy requester's
-    row is locked only for the commit.
+    Everything it needs was read with the job (`load_submission`); then only writes: the
+    job (compare-and-set), the worker and team, the owner's balance, the request, a
+    statistics row, the requester's balance last (a busy requester's row is locked only
+    for the commit), and both kudos events in one insert.
     """
-    request = session.get(GenerationRequest, job.request_id)
+    job, request = submission.job, submission.request
+    finished = {"state": state, "censored": censored, "seed": seed, "generation": generation,
+                "gen_metadata": gen_metadata, "finished_at": now}
     if job.fake or request is None:
-        _finish_job(session, job, {"state": state, "censored": censored, "seed": seed, "generation": generation,
-                                   "gen_metadata": gen_metadata, "finished_at": now})
+        _finish_job(session, job, finished)
         return Delivery(job=job, request=request, reward=0.0, paid=0.0)
-    worker = session.execute(
-        select(Worker.bridge_agent, Worker.team_id).where(Worker.id == job.worker_id)
-    ).first() if job.worker_id else None
     if reward is None:
         reward = kind_rules.job_reward(request, job)
-    multiplier = kind_rules.reward_multiplier(worker.bridge_agent if worker else "")
-    earned = round(reward * multiplier, 2)
+    earned = round(reward * kind_rules.reward_multiplier(submission.bridge_agent or ""), 2)
     paid = kind_rules.burn(request, 0.0 if censored else reward)
-    _finish_job(session, job, {"state": state, "censored": censored, "seed": seed, "generation": generation,
-                               "gen_metadata": gen_metadata, "finished_at": now, "reward": earned})
-    people = accounts.accounts_by_id(session, {request.user_id, job.worker_owner_id})
+    _finish_job(session, job, {**finished, "reward": earned})
     contribution = request.things / kind_rules.THINGS_DIVISOR
     seconds = max((now - job.started).total_seconds(), 1.0)
-    if worker is not None:
-        _credit_worker(session, kind_rules, job.worker_id, worker.team_id, earned, contribution, request.things / seconds)
-    owner = people.get(job.worker_owner_id)
-    if owner is not None:
-        _credit_owner(session, kind_rules, owner, earned, contribution, request.id, job.id, now)
+    if submission.bridge_agent is not None:
+        _credit_worker(session, kind_rules, job.worker_id, submission.team_id, earned, contribution, request.things / seconds)
+    events: list[dict] = []
+    if submission.owner is not None:
+        _credit_owner(session, kind_rules, submission.owner, earned, contribution, request.id, job.id, now, events)
     session.connection().execute(
         _delivered_statement(session.get_bind().dialect.name == "postgresql"),
         {"request_id": request.id, "paid": paid, "expiry": now + REQUEST_LIFETIME},
     )
     stats.record(session, kind_rules.KIND, job.model, kind_rules.stat_things(request), state, now)
-    requester = people.get(request.user_id)
+    requester = submission.requester
     if requester is not None:
         usage = contribution * (requester.usage_multiplier or 1.0)
         accounts.move_kudos(
             session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id,
-            also={kind_rules.USAGE_COLUMN: ("add", kind_rules.amount(usage)), "last_active": ("set", now)},
+            also={kind_rules.USAGE_COLUMN: ("add", kind_rules.amount(usage)), "last_active": ("set", now)}, events=events,
         )
+    accounts.record_events(session, events)
     return Delivery(job=job, request=request, reward=reward, paid=paid)
 
 
@@ -472,13 +505,16 @@ _DELETE_QUEUE_ENTRIES = delete(QM.__table__).where(QM.__table__.c.request_id == 
 
 
 def _credit_worker(session, kind_rules, worker_id: str, team_id: str | None, earned: float, contribution: float, speed: float) -> None:
-    params = {"worker_id": worker_id, "earned": earned, "contribution": round(contribution, 2), "speed": speed, "team_id": team_id}
-    session.connection().execute(_CREDIT_WORKER, params)
+    # Only the statements' own parameters: a key named like a column would be SET as well.
+    gains = {"earned": earned, "contribution": round(contribution, 2)}
+    session.connection().execute(_CREDIT_WORKER, {"worker_id": worker_id, "speed": speed, **gains})
     if team_id and kind_rules.KIND == "image":
-        session.connection().execute(_CREDIT_TEAM, params)
+        session.connection().execute(_CREDIT_TEAM, {"team_id": team_id, **gains})
 
 
-def _credit_owner(session, kind_rules, owner: accounts.Account, earned: float, contribution: float, request_id: str, job_id: str, now) -> None:
+def _credit_owner(
+    session, kind_rules, owner: accounts.Account, earned: float, contribution: float, request_id: str, job_id: str, now, events: list
+) -> None:
     """Untrusted owners get half now and half in escrow until they are trusted."""
     also = {
         f"fulfilled_{kind_rules.KIND}": ("add", 1),
@@ -490,7 +526,10 @@ def _credit_owner(session, kind_rules, owner: accounts.Account, earned: float, c
         escrow = round(earned / 2, 2)
         to_balance = earned - escrow
         also["evaluating_kudos"] = ("add", escrow)
-    accounts.move_kudos(session, owner, to_balance, bucket="accumulated", reason="reward", request_id=request_id, job_id=job_id, also=also)
+    accounts.move_kudos(
+        session, owner, to_balance, bucket="accumulated", reason="reward", request_id=request_id, job_id=job_id, also=also,
+        events=events,
+    )
 
 
 # --- status and cancel -----------------------------------------------------------------

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from horde.domain import bridges, pricing
 from horde.domain import model_reference as ref
 from horde.domain.image_jobs import choose_model  # the same rule for both kinds
 from horde.domain.matching import WorkerProfile
-from horde.models import GenerationRequest, Job, User, Worker
+from horde.models import GenerationRequest, Job
 
 KIND = "text"
 THINGS_DIVISOR = 1  # tokens
@@ -42,19 +40,17 @@ def payload(request: GenerationRequest, seed: int, batch: int) -> dict:
     return dict(request.params)
 
 
-def reward_for(session: Session, job: Job, generation: str) -> float:
-    """Kudos for delivered text: tokens, model size, context, and the backend (§2.3)."""
-    request = session.get(GenerationRequest, job.request_id)
-    worker = session.get(Worker, job.worker_id) if job.worker_id else None
-    owner = session.get(User, job.worker_owner_id) if job.worker_owner_id is not None else None
+def reward_for(request: GenerationRequest | None, job: Job, bridge_agent: str | None, owner_trusted: bool, generation: str) -> float:
+    """Kudos for delivered text: tokens, model size, context, and the backend (§2.3).
+    `bridge_agent` is None when the worker no longer exists."""
     if request is None:
         return 0.0
     generated = pricing.token_estimate(generation or "", request.max_length)
     prompt_tokens = pricing.token_estimate(request.prompt, request.max_context_length)
     return pricing.text_job_reward(
         generated, prompt_tokens, ref.text_model_parameters(job.model) if job.model else None,
-        validated=bool(worker) and bridges.is_validated_text_backend(worker.bridge_agent),
-        owner_trusted=bool(owner and owner.trusted),
+        validated=bridge_agent is not None and bridges.is_validated_text_backend(bridge_agent),
+        owner_trusted=owner_trusted,
     )
 
 
