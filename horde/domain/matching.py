@@ -252,8 +252,10 @@ TEXT_SKIP_KEYS = (
 )
 
 
+@lru_cache(maxsize=2048)
 def skipped_query(p: WorkerProfile):
-    """One aggregate over the live queue: how many requests each rule keeps from this worker."""
+    """One aggregate over the live queue: how many requests each rule keeps from this worker.
+    Cached per declaration, like `eligible`: building it costs more than an empty queue's count."""
     reasons: dict[str, list[ColumnElement[bool]]] = {}
     for reason, violation in sql_rules(p):
         reasons.setdefault(reason, []).append(violation)

@@ -138,7 +138,7 @@ def enqueue(
 @dataclass
 class Popped:
     request: GenerationRequest
-    jobs: list[Job]
+    job_ids: list[str]
     model: str
     seed: int
     ttl: int
@@ -202,17 +202,19 @@ def _still_queued(kind: str):
 
 @lru_cache(maxsize=2048)
 def _claim_statement_for(profile: WorkerProfile):
-    """The id of the best eligible request among `:ids`, locked with SKIP LOCKED (a request
-    another worker is claiming is passed over): priority users first, then kudos priority
-    with aging, then age. Only narrow columns are sorted; the chosen row is loaded after."""
+    """The best eligible request among `:ids`, locked with SKIP LOCKED (a request another
+    worker is claiming is passed over): priority users first, then kudos priority with
+    aging, then age. The choice sorts only narrow columns (a subquery, run once); the chosen
+    row is read whole by primary key in the same statement."""
     priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
-    return (
+    best = (
         select(R.id)
         .where(R.id == any_(bindparam("ids", type_=ARRAY(String))), _still_queued(profile.kind), matching.eligible(profile))
         .order_by(case((R.user_id.in_(priority), 0), else_=1), R.sort_key.desc(), R.created)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+    return select(R).where(R.id == best.scalar_subquery())
 
 
 def _claim_best(session: Session, profile: WorkerProfile, window: int, exclude: set[str]) -> tuple[list[GenerationRequest], list[str]]:
@@ -222,8 +224,8 @@ def _claim_best(session: Session, profile: WorkerProfile, window: int, exclude: 
     ids = [i for i in dict.fromkeys(session.scalars(_candidate_statement(profile, window))) if i not in exclude]
     if not ids:
         return [], ids
-    request_id = session.scalar(_claim_statement_for(profile), {"ids": ids})
-    return ([session.get(R, request_id)] if request_id is not None else []), ids
+    request = session.scalar(_claim_statement_for(profile), {"ids": ids})
+    return ([request] if request is not None else []), ids
 
 
 def _general_candidates_sqlite(session: Session, profile: WorkerProfile, eligible) -> list[GenerationRequest]:
@@ -293,16 +295,15 @@ def pop(
         seed = kind_rules.batch_seed(request)
         model = kind_rules.choose_model(request, profile)
         jobs = [
-            Job(
+            dict(
                 id=str(uuid.uuid4()), request_id=request.id, worker_id=profile.id, worker_name=profile.name,
                 worker_owner_id=profile.owner_id, model=model, seed=seed, state=job_states.PROCESSING, fake=fake,
                 things=request.things, started=now, deadline=now + dt.timedelta(seconds=ttl), gen_metadata=[],
             )
             for _ in range(batch)
         ]
-        session.add_all(jobs)
-        session.flush()
-        return Popped(request=request, jobs=jobs, model=model, seed=seed, ttl=ttl, fake=fake)
+        session.connection().execute(_INSERT_JOB, jobs)
+        return Popped(request=request, job_ids=[job["id"] for job in jobs], model=model, seed=seed, ttl=ttl, fake=fake)
     return None
 
 
@@ -501,6 +502,7 @@ _CREDIT_TEAM = update(_TEAM).where(_TEAM.c.id == bindparam("team_id")).values(
     kudos=_TEAM.c.kudos + bindparam("earned"), contributions=_TEAM.c.contributions + bindparam("contribution"),
     fulfilments=_TEAM.c.fulfilments + 1,
 )
+_INSERT_JOB = insert(Job.__table__)
 _DELETE_QUEUE_ENTRIES = delete(QM.__table__).where(QM.__table__.c.request_id == bindparam("request_id"))
 
 

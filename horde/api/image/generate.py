@@ -92,7 +92,7 @@ class ImagePop(Resource):
                 "model": None, "source_image": None, "source_processing": "img2img", "source_mask": None,
                 "extra_source_images": None, "r2_upload": None, "r2_uploads": None, "ttl": None, "messages": result.messages,
             }
-        ids = [job.id for job in popped.jobs]
+        ids = popped.job_ids
         uploads = [svc.store.upload_url(result_key(job_id)) for job_id in ids]
         request = popped.request
         return {

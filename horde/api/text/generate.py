@@ -69,7 +69,7 @@ class TextPop(Resource):
                 "payload": dict(text_jobs.IDLE_PAYLOAD), "id": None, "ids": [], "skipped": result.skipped,
                 "softprompt": None, "model": None, "ttl": None, "messages": result.messages, "extra_source_images": None,
             }
-        ids = [job.id for job in popped.jobs]
+        ids = popped.job_ids
         return {
             "payload": text_jobs.payload(popped.request, popped.seed, len(ids)), "id": ids[0], "ids": ids,
             "skipped": {}, "softprompt": popped.request.softprompt, "model": popped.model, "ttl": popped.ttl,
