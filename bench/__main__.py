@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import load, scenarios
@@ -28,12 +29,13 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
 
 
-def report(name: str, samples: load.Samples, wall: float, harness_cpu: float, server_cpu: float, **figures) -> dict:
+def report(name: str, samples: load.Samples, wall: float, harness_cpu: float, server_cpu: "CpuUse", **figures) -> dict:
     result = {
         "scenario": name,
         "seconds": round(wall, 1),
         "harness_cpu_cores": round(harness_cpu / wall, 2),
-        "server_cpu_cores": round(server_cpu / wall, 2),
+        "server_cpu_cores": round(server_cpu.app / wall, 2),
+        "database_cpu_cores": round(server_cpu.services / wall, 2),  # PostgreSQL and Redis
         "latency": {op: load.percentiles(values) for op, values in samples.latencies.items()},
         "counts": samples.counts,
         "errors": samples.errors,
@@ -41,6 +43,17 @@ def report(name: str, samples: load.Samples, wall: float, harness_cpu: float, se
     }
     print(json.dumps(result, indent=2), flush=True)
     return result
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds of the server's processes and of PostgreSQL and Redis."""
+
+    app: float
+    services: float
+
+    def __sub__(self, other: "CpuUse") -> "CpuUse":
+        return CpuUse(self.app - other.app, self.services - other.services)
 
 
 class Run:
@@ -65,8 +78,9 @@ class Run:
     def url(self) -> str:
         return self.server.url
 
-    def server_cpu(self) -> float:
-        return load.process_cpu_seconds(self.server.pids())
+    def server_cpu(self) -> "CpuUse":
+        services = subprocess.run(["pgrep", "-x", "postgres|redis-server"], capture_output=True, text=True).stdout.split()
+        return CpuUse(load.process_cpu_seconds(self.server.pids()), load.process_cpu_seconds([int(p) for p in services]))
 
     def fill(self, depth: int) -> list[str]:
         """Queue `depth` requests (through the API)."""
@@ -111,7 +125,8 @@ def scenario_loop(run: Run) -> dict:
     start = time.time()
     params = {
         "kind": run.kind, "requester": run.requester, "owner_keys": run.owners, "deadline": start + warmup + run.args.seconds,
-        "measure_from": time.perf_counter() + warmup, "concurrency": run.args.loop_clients // run.args.processes,
+        "measure_from": time.perf_counter() + warmup, "measure_from_wall": start + warmup,
+        "concurrency": run.args.loop_clients // run.args.processes,
         "poll_interval": run.args.poll_interval, "workers_per_process": run.args.loop_workers // run.args.processes,
     }
     results: dict = {}
@@ -127,11 +142,14 @@ def scenario_loop(run: Run) -> dict:
     client_samples, client_wall, harness_clients = results["clients"]
     client_samples.merge(worker_samples)
     wall = max(wall, client_wall)
-    completed = client_samples.counts.get("completed_in_window", 0)
+    # Jobs delivered inside the measured window (after the warm-up, before the deadline);
+    # requests completed counts those started in the window and finished by their clients.
+    counts = client_samples.counts
     return report(
         f"{run.kind} full loop", client_samples, wall, harness_workers + harness_clients, run.server_cpu() - cpu0,
-        jobs_per_second=round(completed / run.args.seconds, 1),
-        delivered_per_second=round(client_samples.counts.get("delivered", 0) / wall, 1),
+        jobs_per_second=round(counts.get("delivered_in_window", 0) / run.args.seconds, 1),
+        requests_completed_per_second=round(counts.get("completed_in_window", 0) / run.args.seconds, 1),
+        clients=run.args.loop_clients, workers=run.args.loop_workers,
     )
 
 
@@ -151,6 +169,7 @@ def scenario_check(run: Run) -> dict:
         env=env, capture_output=True, text=True, check=True,
     ).stdout
     wall = time.perf_counter() - started
+    used = run.server_cpu() - cpu0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     harness = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     rps = float(out.split("Requests/sec:")[1].split()[0])
@@ -159,7 +178,8 @@ def scenario_check(run: Run) -> dict:
     result = {
         "scenario": f"{run.kind} {'status' if run.kind == 'text' else 'check'} polling (wrk, 32 connections)",
         "seconds": round(wall, 1), "requests_per_second": rps, "non_2xx": non_2xx, "latency": latency,
-        "harness_cpu_cores": round(harness / wall, 2), "server_cpu_cores": round((run.server_cpu() - cpu0) / wall, 2),
+        "harness_cpu_cores": round(harness / wall, 2), "server_cpu_cores": round(used.app / wall, 2),
+        "database_cpu_cores": round(used.services / wall, 2),
     }
     print(json.dumps(result, indent=2), flush=True)
     return result
@@ -175,7 +195,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7391)
     parser.add_argument("--depths", default="1000,10000")
     parser.add_argument("--work-seconds", type=float, default=3.0, help="simulated generation time per job (pop scenario)")
-    parser.add_argument("--loop-clients", type=int, default=64)
+    # Enough clients that they are not the limit: each waits a poll interval between checks.
+    parser.add_argument("--loop-clients", type=int, default=192)
     parser.add_argument("--poll-interval", type=float, default=0.25, help="seconds between a loop client's checks (horde-sdk: 4)")
     parser.add_argument("--loop-workers", type=int, default=32)
     parser.add_argument("--output", default=str(HERE / "results"))

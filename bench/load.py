@@ -58,10 +58,13 @@ class Client:
             async with self.session.request(method, url, **kwargs) as response:
                 body = await response.json(content_type=None) if response.content_type == "application/json" else None
                 status = response.status
+                timing = response.headers.get("Server-Timing", "")
         except Exception as exc:  # noqa: BLE001 - a benchmark counts failures, it does not stop
             self.samples.error(f"{op}:{type(exc).__name__}")
             return 0, None
         self.samples.record(op, time.perf_counter() - start)
+        if timing.startswith("app;dur="):  # the part of the wait spent in the application
+            self.samples.record(f"{op}@app", float(timing[8:]) / 1000)
         if status >= 400:
             self.samples.error(f"{op}:{status}:{(body or {}).get('rc')}")
         return status, body

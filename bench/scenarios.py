@@ -104,6 +104,8 @@ async def _deliver(client: Client, params: dict, job: dict, paths: dict, key: st
     status, _ = await client.call(measured(params, "submit"), "POST", paths["submit"], json=body, headers={"apikey": key})
     if status == 200:
         client.samples.count("delivered")
+        if params.get("measure_from_wall", 0) <= time.time() < params["deadline"]:
+            client.samples.count("delivered_in_window")
 
 
 def measured(params: dict, op: str) -> str:

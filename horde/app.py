@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_cors import CORS
 from flask_migrate import Migrate
@@ -92,6 +93,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     allow_methods = ", ".join(CORS_METHODS)
     allow_headers = ", ".join(CORS_ALLOW_HEADERS)
 
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    # First of the request hooks, so the figure covers them all.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
+
     @app.after_request
     def _common_headers(response):
         # flask-cors answers preflights; the header values are the exact ones browser
@@ -100,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers["Access-Control-Allow-Methods"] = allow_methods
         response.headers["Access-Control-Allow-Headers"] = allow_headers
         response.headers["Horde-Node"] = node
+        if "started" in g:  # time in the application; the rest of a client's wait is elsewhere
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.started) * 1000:.2f}"
         if request.method == "OPTIONS" and not response.get_data():
             response.set_data("{}\n")
             response.mimetype = "application/json"

@@ -80,6 +80,13 @@ def test_cors_headers_on_every_response(client, method, path):
     assert response.headers["Horde-Node"].endswith(":0.1.0")
 
 
+@pytest.mark.parametrize("path", ["/api/v2/status/heartbeat", "/api/v2/no/such", "/"])
+def test_server_timing_tells_the_time_spent_in_the_application(client, path):
+    timing = client.get(path).headers["Server-Timing"]
+    name, duration = timing.split(";dur=")
+    assert name == "app" and 0 < float(duration) < 5000
+
+
 @pytest.mark.parametrize("path", ["/api/v2/users/1", "/api/v2/find_user", "/api/v2/status/modes"])
 def test_preflight_is_answered(client, path):
     response = client.options(
