@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType, SimpleNamespace
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, case, delete, func, insert, literal, not_, select, true, union_all, update
+from sqlalchemy import ARRAY, DateTime, String, and_, any_, bindparam, case, delete, func, insert, literal, not_, select, true, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from horde.domain import accounts, errors, matching, stats
@@ -209,8 +209,12 @@ def _still_queued(kind: str):
 def _claim_statement_for(profile: WorkerProfile):
     """The best eligible request among `:ids`, locked with SKIP LOCKED (a request another
     worker is claiming is passed over): priority users first, then kudos priority with
-    aging, then age. The choice sorts only narrow columns (a subquery, run once); the chosen
-    row is read whole by primary key in the same statement."""
+    aging, then age. The choice sorts only narrow columns (a subquery, run once).
+
+    For a worker that is not paused, the same statement takes one job off the chosen request
+    (and takes the request out of the queue if that was its last), so the common pop claims
+    in one round trip. The row comes back as it was before the claim, as the batching and
+    seed rules expect. A paused worker's jobs are fake: it only reads the row."""
     priority = (profile.owner_id,) if profile.maintenance else profile.priority_user_ids
     best = (
         select(R.id)
@@ -218,18 +222,34 @@ def _claim_statement_for(profile: WorkerProfile):
         .order_by(case((R.user_id.in_(priority), 0), else_=1), R.sort_key.desc(), R.created)
         .limit(1)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    return select(R).where(R.id == best.scalar_subquery())
+    if profile.paused:
+        return select(R).where(R.id == best)
+    claimed = (
+        update(_T).where(_T.c.id == best)
+        .values(n=_T.c.n - 1, processing=_T.c.processing + 1, expiry=func.greatest(_T.c.expiry, bindparam("expiry", type_=DateTime())))
+        .returning(*_T.c)
+        .cte("claimed")
+    )
+    dequeued = delete(QM.__table__).where(
+        QM.__table__.c.request_id.in_(select(claimed.c.id).where(claimed.c.n <= 0))
+    ).cte("dequeued")
+    before = {"n": claimed.c.n + 1, "processing": claimed.c.processing - 1}
+    row = select(*(before[c.name].label(c.name) if c.name in before else c for c in claimed.c)).add_cte(dequeued)
+    return select(R).from_statement(row)
 
 
-def _claim_best(session: Session, profile: WorkerProfile, window: int, exclude: set[str]) -> tuple[list[GenerationRequest], list[str]]:
+def _claim_best(
+    session: Session, profile: WorkerProfile, window: int, exclude: set[str], expiry: dt.datetime
+) -> tuple[list[GenerationRequest], list[str]]:
     """Two statements whose plans do not depend on table statistics: an index walk of the
-    heads of the served queues (`window` entries each), then those requests by primary key.
-    Returns the claimed request (if any) and the ids looked at."""
+    heads of the served queues (`window` entries each), then those requests by primary key,
+    the best one claimed (`_claim_statement_for`). Returns it (if any) and the ids looked at."""
     ids = [i for i in dict.fromkeys(session.scalars(_candidate_statement(profile, window))) if i not in exclude]
     if not ids:
         return [], ids
-    request = session.scalar(_claim_statement_for(profile), {"ids": ids})
+    request = session.scalar(_claim_statement_for(profile), {"ids": ids, "expiry": expiry})
     return ([request] if request is not None else []), ids
 
 
@@ -274,12 +294,15 @@ def pop(
     `look_deep=False` skips the second, deeper pass (for a worker whose last deep look
     found nothing: the heads of the queues are still checked on every pop)."""
     postgres = session.get_bind().dialect.name == "postgresql"
+    lifetime = EXTRA_SLOW_LIFETIME if profile.extra_slow else REQUEST_LIFETIME
+    taken = 0  # jobs the candidate statement already claimed
     if postgres:
         # The heads of the queues first; a worker that can serve none of them looks deeper,
         # unless the first pass already saw every entry of its queues.
-        candidates, seen = _claim_best(session, profile, QUEUE_WINDOW, set())
+        candidates, seen = _claim_best(session, profile, QUEUE_WINDOW, set(), now + lifetime)
         if not candidates and look_deep and len(seen) >= QUEUE_WINDOW:
-            candidates, _ = _claim_best(session, profile, DEEP_WINDOW, set(seen))
+            candidates, _ = _claim_best(session, profile, DEEP_WINDOW, set(seen), now + lifetime)
+        taken = 0 if profile.paused else 1
     else:
         eligible = matching.eligible(profile)
         first = _priority_candidate(session, profile, eligible)
@@ -290,12 +313,13 @@ def pop(
         fake = profile.paused and request.user_id != profile.owner_id
         batch = 1 if fake else kind_rules.batch_size(request, profile, amount)
         ttl = kind_rules.job_ttl(request, profile)
-        lifetime = EXTRA_SLOW_LIFETIME if profile.extra_slow else REQUEST_LIFETIME
         expiry = max(now + lifetime, now + dt.timedelta(seconds=ttl + 300))
         if not fake:
-            if not _claim(session, request, batch, expiry, postgres):
+            more = batch - taken
+            if (more or expiry > now + lifetime) and not _claim(session, request, more, expiry, postgres):
                 continue
-            if request.n - batch <= 0:
+            dequeued = taken and request.n <= 1  # the claim statement already did it
+            if request.n - batch <= 0 and not dequeued:
                 session.connection().execute(_DELETE_QUEUE_ENTRIES, {"request_id": request.id})
         seed = kind_rules.batch_seed(request)
         model = kind_rules.choose_model(request, profile)

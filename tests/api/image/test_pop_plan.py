@@ -48,7 +48,7 @@ def test_candidate_queries_use_indexes(pg_app):
             assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
             ids = [row[0] for row in session.execute(queue._candidate_statement(profile, queue.QUEUE_WINDOW))]
             assert 0 < len(ids) <= 3 * queue.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
-            claim = explain(session, queue._claim_statement_for(profile).params(ids=ids))
+            claim = explain(session, queue._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
             assert "pk_requests" in claim and "ix_requests_queue" not in claim and "Seq Scan" not in claim, claim
         popped = queue.pop(session, image_jobs, profile, 1, utcnow())
         assert popped is not None and popped.request.models[0] in ("Deliberate", "Lyriel")
