@@ -41,6 +41,9 @@ def report(name: str, samples: load.Samples, wall: float, harness_cpu: float, se
         "errors": samples.errors,
         **figures,
     }
+    slow = sorted(samples.extra.get("slow", []), key=lambda call: -call["ms"])
+    result["slow_calls"] = len(slow)  # over 50 ms; the ten slowest below, with their wall-clock time
+    result["slowest"] = slow[:10]
     print(json.dumps(result, indent=2), flush=True)
     return result
 

@@ -45,6 +45,9 @@ class Samples:
             self.extra.setdefault(key, []).extend(value if isinstance(value, list) else [value])
 
 
+SLOW_SECONDS = 0.05
+
+
 class Client:
     """A timed HTTP client over one aiohttp session."""
 
@@ -62,9 +65,16 @@ class Client:
         except Exception as exc:  # noqa: BLE001 - a benchmark counts failures, it does not stop
             self.samples.error(f"{op}:{type(exc).__name__}")
             return 0, None
-        self.samples.record(op, time.perf_counter() - start)
-        if timing.startswith("app;dur="):  # the part of the wait spent in the application
-            self.samples.record(f"{op}@app", float(timing[8:]) / 1000)
+        elapsed = time.perf_counter() - start
+        self.samples.record(op, elapsed)
+        app = float(timing[8:]) / 1000 if timing.startswith("app;dur=") else None
+        if app is not None:  # the part of the wait spent in the application
+            self.samples.record(f"{op}@app", app)
+        if elapsed > SLOW_SECONDS:  # kept with their time, to tell a stall from a slow route
+            self.samples.extra.setdefault("slow", []).append(
+                {"at": round(time.time(), 3), "op": op, "ms": round(elapsed * 1000, 1),
+                 "app_ms": None if app is None else round(app * 1000, 1)}
+            )
         if status >= 400:
             self.samples.error(f"{op}:{status}:{(body or {}).get('rc')}")
         return status, body
