@@ -99,11 +99,11 @@ class Database:
         if self.reader.dialect.name != "postgresql":
             with self.reader.connect() as conn:
                 return conn.execute(statement, params or {}).first()
-        sql, row_type = self._compiled_reads.get(statement) or self._compile_read(statement)
+        sql, fixed, row_type = self._compiled_reads.get(statement) or self._compile_read(statement)
         raw = self.reader.raw_connection()
         try:
             cursor = raw.cursor()
-            cursor.execute(sql, params or {})
+            cursor.execute(sql, {**fixed, **params} if params else fixed)
             row = cursor.fetchone()
             cursor.close()
         finally:
@@ -112,9 +112,10 @@ class Database:
 
     def _compile_read(self, statement):
         compiled = statement.compile(dialect=self.reader.dialect)
+        fixed = compiled.params  # values the statement carries itself (the caller's are None here)
         row_type = collections.namedtuple("Row", [column.key for column in statement.selected_columns], rename=True)
-        self._compiled_reads[statement] = (compiled.string, row_type)
-        return compiled.string, row_type
+        self._compiled_reads[statement] = (compiled.string, fixed, row_type)
+        return compiled.string, fixed, row_type
 
     def ping(self) -> bool:
         try:

@@ -300,7 +300,7 @@ def progress(session: Session, svc: Services, request, now: dt.datetime) -> dict
         found = live.snapshot_position(snapshot)
         if found is None:
             rate = live.throughput(svc.live.get(session, request.kind, now), request.kind)
-            found = live.count_position(session, request, rate)
+            found = live.count_position(svc.db.read_one, request, rate)
         position, wait = found
     if is_possible is None:
         is_possible = possible(session, svc, request.id, request.kind, now)

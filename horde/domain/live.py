@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 import time
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from horde.cache import Cache
@@ -84,10 +84,17 @@ def snapshot_position(cached: str | None) -> tuple[int, int] | None:
     return int(position), int(wait)
 
 
-def count_position(session: Session, request, rate: float) -> tuple[int, int]:
-    """(queue position, wait seconds) counted in the database, when the snapshot lacks it."""
-    before = or_(R.sort_key > request.sort_key, and_(R.sort_key == request.sort_key, R.created < request.created))
-    count, things = session.execute(
-        select(func.count(), func.coalesce(func.sum(R.things * R.n), 0)).where(matching.queued(request.kind), before)
-    ).one()
-    return int(count) + 1, int((float(things) + request.things * request.n) / max(rate, 1.0))
+_AHEAD = or_(R.sort_key > bindparam("sort_key"), and_(R.sort_key == bindparam("sort_key"), R.created < bindparam("created")))
+_POSITION = {
+    kind: select(func.count().label("ahead"), func.coalesce(func.sum(R.things * R.n), 0).label("things"))
+    .where(matching.queued(kind), _AHEAD)
+    for kind in ("image", "text")
+}
+
+
+def count_position(read_one, request, rate: float) -> tuple[int, int]:
+    """(queue position, wait seconds) counted in the database, when the snapshot lacks it (a
+    request newer than the last snapshot). `read_one` runs one read-only statement
+    (`Database.read_one`): no transaction is opened for it."""
+    row = read_one(_POSITION[request.kind], {"sort_key": request.sort_key, "created": request.created})
+    return int(row.ahead) + 1, int((float(row.things) + request.things * request.n) / max(rate, 1.0))
