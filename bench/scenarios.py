@@ -125,7 +125,9 @@ async def workers(client: Client, index: int, params: dict) -> None:
     async def one_worker(number: int) -> None:
         key = params["owner_keys"][number % len(params["owner_keys"])]
         profile = worker_profile(rng, params["kind"], f"bench-{params['kind']}-{index}-{number}")
-        await asyncio.sleep(rng.random() * params["idle_interval"])
+        # Start at a random point of a whole work cycle: workers that all start within the
+        # same second stay in step (every pop of a busy horde then arrives in one burst).
+        await asyncio.sleep(rng.random() * (params["idle_interval"] + params["work_seconds"]))
         while time.time() < params["deadline"]:
             status, job = await client.call(measured(params, "pop"), "POST", paths["pop"], json=profile, headers={"apikey": key})
             if status != 200 or not job or not job.get("id"):
