@@ -17,7 +17,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, literal_column, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, true
 
 from horde.domain import bridges
 from horde.domain.accounts import FLOOR_ANONYMOUS, FLOOR_OAUTH, FLOOR_PSEUDONYMOUS
@@ -233,9 +233,8 @@ def can_serve(p: WorkerProfile, request: SimpleNamespace, models: list[str]) -> 
 
 
 def queued(kind: str) -> ColumnElement[bool]:
-    # Written exactly as the partial indexes' predicate, so the planner can use them; the 0
-    # is in the SQL text, not a parameter, so a prepared statement's generic plan can too.
-    return and_(R.kind == kind, R.n > literal_column("0"), R.active, not_(R.faulted))
+    # Written exactly as the partial indexes' predicate, so the planner can use them.
+    return and_(R.kind == kind, R.n > 0, R.active, not_(R.faulted))
 
 
 def serves_models(p: WorkerProfile) -> ColumnElement[bool]:

@@ -364,6 +364,7 @@ class Submission:
 
 
 _OWNER, _REQUESTER = aliased(User, name="owner"), aliased(User, name="requester")
+_FIRST_ACCOUNT_COLUMN = 5  # after the job, the request and the three worker columns
 _SUBMISSION = (
     select(
         Job, R, Worker.id.label("worker_found"), Worker.bridge_agent, Worker.team_id,
@@ -390,8 +391,8 @@ def load_submission(session: Session, job_id: str, user: User) -> Submission:
         raise errors.AbortedGen(f"Processing Job with ID {job_id} took too long and was aborted. Please check your worker speed.")
     if job.state != job_states.PROCESSING:
         raise errors.DuplicateGen(f"Processing Job with ID {job_id} already submitted.")
-    width = len(accounts.ACCOUNT_COLUMNS)
-    owner, requester = row[5:5 + width], row[5 + width:]
+    first, width = _FIRST_ACCOUNT_COLUMN, len(accounts.ACCOUNT_COLUMNS)
+    owner, requester = row[first:first + width], row[first + width:]
     return Submission(
         job=job, request=row[1], bridge_agent=row.bridge_agent if row.worker_found else None, team_id=row.team_id,
         owner=accounts.Account(*owner) if owner[0] is not None else None,
