@@ -58,6 +58,23 @@ def test_small_worker_gets_one_image_at_a_time(loop, worker_key):
     assert len(job["ids"]) == 1
 
 
+def test_request_stays_queued_until_its_last_image_is_taken(loop, worker_key):
+    request_id = loop.request(params={"n": 3}).get_json()["id"]
+    taken = []
+    for expected_waiting in (2, 1, 0):
+        job = loop.pop(worker_key, amount=1)
+        assert len(job["ids"]) == 1
+        taken.append((job["id"], job["r2_upload"]))
+        progress = loop.check(request_id)
+        assert progress["waiting"] == expected_waiting and progress["processing"] == len(taken)
+    assert len({job_id for job_id, _ in taken}) == 3
+    assert loop.pop(worker_key, name="worker-two")["id"] is None  # out of the queue now
+    for job_id, upload in taken:
+        loop.upload(upload)
+        loop.submit(worker_key, job_id)
+    assert loop.check(request_id)["done"]
+
+
 def test_cancel_mid_way(loop, worker_key):
     request_id = loop.request(params={"n": 3}).get_json()["id"]
     job = loop.pop(worker_key)
