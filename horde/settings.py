@@ -30,6 +30,10 @@ def _bool(value: str, name: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {value!r}")
 
 
+def _text(value: str, name: str) -> str:
+    return value
+
+
 def _int(value: str, name: str) -> int:
     try:
         return int(value)
@@ -92,41 +96,41 @@ class Settings:
         values: dict = {}
         readers = {
             "mode": ("HORDE_MODE", lambda v, n: Mode.parse(v)),
-            "database_url": ("HORDE_DATABASE_URL", lambda v, n: v),
-            "redis_url": ("HORDE_REDIS_URL", lambda v, n: v),
-            "redis_prefix": ("HORDE_REDIS_PREFIX", lambda v, n: v),
-            "secret_key": ("HORDE_SECRET_KEY", lambda v, n: v),
-            "horde_name": ("HORDE_NAME", lambda v, n: v),
-            "host": ("HORDE_HOST", lambda v, n: v),
+            "database_url": ("HORDE_DATABASE_URL", _text),
+            "redis_url": ("HORDE_REDIS_URL", _text),
+            "redis_prefix": ("HORDE_REDIS_PREFIX", _text),
+            "secret_key": ("HORDE_SECRET_KEY", _text),
+            "horde_name": ("HORDE_NAME", _text),
+            "host": ("HORDE_HOST", _text),
             "port": ("HORDE_PORT", _int),
             "public_url": ("HORDE_PUBLIC_URL", lambda v, n: v.rstrip("/")),
-            "data_dir": ("HORDE_DATA_DIR", lambda v, n: v),
+            "data_dir": ("HORDE_DATA_DIR", _text),
             "rate_limits": ("HORDE_RATE_LIMITS", _bool),
             "default_concurrency": ("HORDE_DEFAULT_CONCURRENCY", _int),
             "admins": ("HORDE_ADMINS", lambda v, n: _list(v)),
             "web_workers": ("HORDE_WEB_WORKERS", _int),
             "run_jobs": ("HORDE_RUN_JOBS", _bool),
             "max_body_bytes": ("HORDE_MAX_BODY_BYTES", _int),
-            "s3_bucket": ("HORDE_S3_BUCKET", lambda v, n: v),
-            "s3_endpoint_url": ("HORDE_S3_ENDPOINT_URL", lambda v, n: v),
-            "s3_region": ("HORDE_S3_REGION", lambda v, n: v),
-            "s3_access_key": ("HORDE_S3_ACCESS_KEY", lambda v, n: v),
-            "s3_secret_key": ("HORDE_S3_SECRET_KEY", lambda v, n: v),
+            "s3_bucket": ("HORDE_S3_BUCKET", _text),
+            "s3_endpoint_url": ("HORDE_S3_ENDPOINT_URL", _text),
+            "s3_region": ("HORDE_S3_REGION", _text),
+            "s3_access_key": ("HORDE_S3_ACCESS_KEY", _text),
+            "s3_secret_key": ("HORDE_S3_SECRET_KEY", _text),
             "max_upload_bytes": ("HORDE_MAX_UPLOAD_BYTES", _int),
-            "environment": ("HORDE_ENV", lambda v, n: v),
-            "log_level": ("HORDE_LOG_LEVEL", lambda v, n: v),
-            "discord_client_id": ("HORDE_DISCORD_CLIENT_ID", lambda v, n: v),
-            "discord_client_secret": ("HORDE_DISCORD_CLIENT_SECRET", lambda v, n: v),
-            "google_client_id": ("HORDE_GOOGLE_CLIENT_ID", lambda v, n: v),
-            "google_client_secret": ("HORDE_GOOGLE_CLIENT_SECRET", lambda v, n: v),
-            "github_client_id": ("HORDE_GITHUB_CLIENT_ID", lambda v, n: v),
-            "github_client_secret": ("HORDE_GITHUB_CLIENT_SECRET", lambda v, n: v),
+            "environment": ("HORDE_ENV", _text),
+            "log_level": ("HORDE_LOG_LEVEL", _text),
+            "discord_client_id": ("HORDE_DISCORD_CLIENT_ID", _text),
+            "discord_client_secret": ("HORDE_DISCORD_CLIENT_SECRET", _text),
+            "google_client_id": ("HORDE_GOOGLE_CLIENT_ID", _text),
+            "google_client_secret": ("HORDE_GOOGLE_CLIENT_SECRET", _text),
+            "github_client_id": ("HORDE_GITHUB_CLIENT_ID", _text),
+            "github_client_secret": ("HORDE_GITHUB_CLIENT_SECRET", _text),
             "oidc_issuer": ("HORDE_OIDC_ISSUER", lambda v, n: v.rstrip("/")),
-            "oidc_client_id": ("HORDE_OIDC_CLIENT_ID", lambda v, n: v),
-            "oidc_client_secret": ("HORDE_OIDC_CLIENT_SECRET", lambda v, n: v),
-            "oidc_name": ("HORDE_OIDC_NAME", lambda v, n: v),
-            "terms_file": ("HORDE_TERMS_FILE", lambda v, n: v),
-            "privacy_file": ("HORDE_PRIVACY_FILE", lambda v, n: v),
+            "oidc_client_id": ("HORDE_OIDC_CLIENT_ID", _text),
+            "oidc_client_secret": ("HORDE_OIDC_CLIENT_SECRET", _text),
+            "oidc_name": ("HORDE_OIDC_NAME", _text),
+            "terms_file": ("HORDE_TERMS_FILE", _text),
+            "privacy_file": ("HORDE_PRIVACY_FILE", _text),
         }
         for attr, (name, read) in readers.items():
             if name in env:

@@ -176,7 +176,7 @@ def login(provider: str):
     try:
         return client.authorize_redirect(redirect_uri)
     except RequestException:
-        raise PageError(f"{_providers()[provider].title} cannot be reached right now. Try again later.", 502) from None
+        raise _unreachable(provider) from None
 
 
 @bp.get("/callback/<provider>")
@@ -194,10 +194,14 @@ def callback(provider: str):
     except JoseError as error:  # an ID token that is forged, expired or for someone else
         raise PageError(f"The login failed: the provider's ID token was refused ({error.error}).", 400) from None
     except RequestException:
-        raise PageError(f"{_providers()[provider].title} cannot be reached right now. Try again later.", 502) from None
+        raise _unreachable(provider) from None
     session.clear()  # a fresh session for the logged-in user (no fixation)
     session["oauth_id"] = registration.oauth_id(provider, subject)
     return redirect(url_for("web.register_form"), 303)
+
+
+def _unreachable(provider: str) -> PageError:
+    return PageError(f"{_providers()[provider].title} cannot be reached right now. Try again later.", 502)
 
 
 def _client(provider: str):
