@@ -21,7 +21,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import event
 
-from bench.scenarios import RESULT_WEBP, TEXT_MODELS, image_request, kind_paths, text_request
+from bench.scenarios import (
+    RESULT_WEBP,
+    TEXT_MODELS,
+    image_request,
+    kind_paths,
+    text_request,
+)
 from bench.server import REDIS, scratch_app
 from horde.modes import Mode
 
@@ -73,13 +79,13 @@ def main() -> None:
         run(app, args)
 
 def run(app, args) -> None:
-    from horde.domain import accounts
+    from horde.domain.accounts import users
 
     svc = app.extensions["horde"]
     with svc.db.transaction() as session:
-        requester, requester_key = accounts.create_user(session, svc.hasher, "requester", concurrency=10**9, trusted=True)
+        requester, requester_key = users.create_user(session, svc.hasher, "requester", concurrency=10**9, trusted=True)
         requester.kudos = 10**9
-        _, owner_key = accounts.create_user(session, svc.hasher, "owner", trusted=True)
+        _, owner_key = users.create_user(session, svc.hasher, "owner", trusted=True)
     engines = [svc.db.engine, svc.db.reader]
     log = StatementLog(engines)
     client = app.test_client()

@@ -13,16 +13,15 @@ from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from horde import __version__
-from horde.api import API_VERSION
+from horde.api import API_VERSION, limits
 from horde.api import install as install_api
-from horde.api import limits
-from horde.web import install as install_web
 from horde.cache import make_cache
 from horde.db import Database
-from horde.domain.accounts import CallerCache, KeyHasher
-from horde.domain.live import LiveWorkers
+from horde.domain.accounts.apikeys import CallerCache, KeyHasher
+from horde.domain.workers.live import LiveWorkers
 from horde.services import Services, make_store
 from horde.settings import DEV_SECRET_KEY, Settings
+from horde.web import install as install_web
 
 log = logging.getLogger(__name__)
 

@@ -169,7 +169,7 @@ def user() -> None:
 @click.pass_context
 def user_create(ctx, username, kudos, moderator, trusted, concurrency) -> None:
     """Create a user and print its API key (shown only this once)."""
-    from horde.domain import accounts
+    from horde.domain.accounts import ledger, users
     from horde.domain.errors import HordeError
 
     settings = _settings(ctx)
@@ -177,7 +177,7 @@ def user_create(ctx, username, kudos, moderator, trusted, concurrency) -> None:
     services = app.extensions["horde"]
     try:
         with services.db.transaction() as session:
-            new_user, api_key = accounts.create_user(
+            new_user, api_key = users.create_user(
                 session,
                 services.hasher,
                 username,
@@ -186,7 +186,7 @@ def user_create(ctx, username, kudos, moderator, trusted, concurrency) -> None:
                 trusted=trusted,
             )
             if kudos:
-                accounts.move_kudos(session, new_user, kudos, bucket="admin", reason="admin")
+                ledger.move_kudos(session, new_user, kudos, bucket="admin", reason="admin")
             alias = new_user.alias
     except HordeError as exc:
         raise click.ClickException(exc.message) from None
@@ -200,15 +200,15 @@ def user_create(ctx, username, kudos, moderator, trusted, concurrency) -> None:
 @click.pass_context
 def user_kudos(ctx, reference, amount) -> None:
     """Add AMOUNT kudos (negative to remove) to a user given by id, alias or name."""
-    from horde.domain import accounts
+    from horde.domain.accounts import ledger, users
     from horde.domain.errors import HordeError
 
     app = _app(_settings(ctx))
     services = app.extensions["horde"]
     try:
         with services.db.transaction() as session:
-            target = accounts.find_by_reference(session, reference)
-            accounts.move_kudos(session, target, amount, bucket="admin", reason="admin")
+            target = users.find_by_reference(session, reference)
+            ledger.move_kudos(session, target, amount, bucket="admin", reason="admin")
             session.refresh(target)
             click.echo(f"{target.alias} now has {target.kudos:g} kudos")
     except HordeError as exc:

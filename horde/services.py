@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from horde.cache import Cache
 from horde.db import Database
-from horde.domain.accounts import CallerCache, KeyHasher
-from horde.domain.live import LiveWorkers
+from horde.domain.accounts.apikeys import CallerCache, KeyHasher
+from horde.domain.workers.live import LiveWorkers
 from horde.settings import Settings
 from horde.storage import LocalStore, ResultStore, S3Store
 

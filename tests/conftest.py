@@ -13,7 +13,9 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from horde.app import create_app
-from horde.domain import accounts, horde_modes
+from horde.domain.accounts import ledger
+from horde.domain.accounts.users import create_user
+from horde.domain.moderation import horde_modes
 from horde.modes import Mode
 from horde.settings import Settings
 from tests import support
@@ -173,13 +175,13 @@ class Users:
     def create(self, username: str = "tester", kudos: float = 0, **flags) -> tuple[int, str]:
         services = self.app.extensions["horde"]
         with services.db.transaction() as session:
-            user, key = accounts.create_user(session, services.hasher, username)
+            user, key = create_user(session, services.hasher, username)
             for flag, value in flags.items():
                 setattr(user, flag, value)
             if flags.get("moderator"):
-                user.trusted = True  # as accounts.create_user and PUT /users do
+                user.trusted = True  # as create_user and PUT /users do
             if kudos:
-                accounts.move_kudos(session, user, kudos, bucket="admin", reason="admin")
+                ledger.move_kudos(session, user, kudos, bucket="admin", reason="admin")
             return user.id, key
 
 

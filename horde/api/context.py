@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts
 from horde.api.validation import missing_header
+from horde.domain.accounts import apikeys
 from horde.models import User
 from horde.services import Services
 
@@ -44,6 +44,6 @@ def caller(required: bool = True, recent: bool = False) -> User | None:
     if recent:
         user = svc.callers.find(session(), svc.hasher, api_key)
     else:
-        user = accounts.find_by_api_key(session(), svc.hasher, api_key)
+        user = apikeys.find_by_api_key(session(), svc.hasher, api_key)
     g.caller = user
     return user

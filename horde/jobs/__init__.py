@@ -9,8 +9,13 @@ from pathlib import Path
 from flask import Flask
 
 from horde.db import utcnow
-from horde.domain import maintenance, stats
-from horde.jobs.locks import CacheLeaderLock, FileLeaderLock, LeaderLock, PostgresLeaderLock
+from horde.domain.queue import maintenance, stats
+from horde.jobs.locks import (
+    CacheLeaderLock,
+    FileLeaderLock,
+    LeaderLock,
+    PostgresLeaderLock,
+)
 from horde.jobs.scheduler import PeriodicJob, Scheduler
 from horde.services import Services
 

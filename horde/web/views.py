@@ -9,14 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from joserfc.errors import JoseError
 from markupsafe import Markup
 from requests import RequestException
 from wtforms import ValidationError
 
-from horde.domain import accounts, errors, registration, transfers
+from horde.domain import errors
+from horde.domain.accounts import apikeys, registration, transfers
 from horde.models import User
 from horde.web import providers as oauth_providers
 
@@ -226,7 +238,7 @@ def transfer():
     account = _account()
     form = {"username": request.form.get("username", ""), "amount": request.form.get("amount", "")}
     try:
-        source = account or accounts.find_by_api_key(_db(), _services().hasher, request.form.get("apikey", "").strip())
+        source = account or apikeys.find_by_api_key(_db(), _services().hasher, request.form.get("apikey", "").strip())
         amount = _whole_amount(form["amount"])
         moved = transfers.transfer(_db(), _services().cache, source, form["username"].strip(), amount, None)
     except errors.HordeError as error:

@@ -1,4 +1,4 @@
-from horde.domain.accounts import KeyHasher, new_api_key
+from horde.domain.accounts.apikeys import KeyHasher, new_api_key
 
 
 def test_api_keys_are_22_url_safe_characters_and_unique():

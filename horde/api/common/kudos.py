@@ -7,7 +7,8 @@ from flask_restx import Namespace, Resource, fields
 
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
-from horde.domain import errors, transfers
+from horde.domain import errors
+from horde.domain.accounts import transfers
 
 ns = Namespace("kudos", description="Kudos transfers", path="/v2")
 transfer_input = ns.model(

@@ -8,7 +8,8 @@ from flask_restx import Namespace, Resource, fields
 from horde.api import validation
 from horde.api.context import services, session
 from horde.db import utcnow
-from horde.domain import errors, model_status
+from horde.domain import errors
+from horde.domain.status import model_status
 
 ns = Namespace("models", description="Models served by the online workers", path="/v2")
 active_model = ns.model(

@@ -7,7 +7,9 @@ from flask_restx import Namespace, Resource, fields
 
 from horde.api.context import services, session
 from horde.db import utcnow
-from horde.domain import errors, model_status, stats
+from horde.domain import errors
+from horde.domain.queue import stats
+from horde.domain.status import model_status
 
 image_ns = Namespace("stats_img", description="Image statistics", path="/v2")
 text_ns = Namespace("stats_text", description="Text statistics", path="/v2")

@@ -8,7 +8,10 @@ from horde import __version__
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
 from horde.db import utcnow
-from horde.domain import errors, horde_modes, news, performance
+from horde.domain import errors
+from horde.domain.community import news
+from horde.domain.moderation import horde_modes
+from horde.domain.status import performance
 
 ns = Namespace("status", description="How the horde is doing", path="/v2")
 

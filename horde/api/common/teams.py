@@ -7,7 +7,7 @@ from flask_restx import Namespace, Resource, fields, marshal
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, session
 from horde.db import utcnow
-from horde.domain import teams
+from horde.domain.community import teams
 
 ns = Namespace("teams", description="Teams of workers", path="/v2")
 worker_lite = ns.model("WorkerDetailsLite", {"type": fields.String, "name": fields.String, "id": fields.String, "online": fields.Boolean})

@@ -7,13 +7,14 @@ from flask_restx import Namespace, Resource, fields, marshal
 
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
-from horde.domain import accounts, errors, users
+from horde.domain import errors
+from horde.domain.accounts import ledger, users
 
 ns = Namespace("users", description="Users and their API keys", path="/v2")
 
 kudos_details = ns.model(
     "UserKudosDetails",
-    {b: fields.Float(default=0) for b in accounts.KUDOS_BUCKETS},
+    {b: fields.Float(default=0) for b in ledger.KUDOS_BUCKETS},
 )
 _things = ns.model("UsageDetails", {"megapixelsteps": fields.Float(default=0), "tokens": fields.Integer(default=0)})
 _per_type = ns.model(
@@ -191,7 +192,7 @@ class UserSingle(Resource):
     def get(self, user_id: str):
         """One user's details; more with their own key or a moderator's."""
         db = session()
-        target = accounts.get_user(db, _user_id(user_id))
+        target = users.get_user(db, _user_id(user_id))
         viewer = caller(required=False)
         data = users.details(db, target, users.privilege_for(viewer, target))
         return _render(data)
@@ -203,7 +204,7 @@ class UserSingle(Resource):
         changes = validation.body(modify_user_input)
         actor = caller()
         db = session()
-        target = accounts.get_user(db, _user_id(user_id))
+        target = users.get_user(db, _user_id(user_id))
         result = users.modify(db, actor, target, changes, services().settings.admins)
         db.commit()
         services().callers.forget(target.id)

@@ -8,7 +8,7 @@ from flask_restx import Namespace, Resource, fields
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
 from horde.db import utcnow
-from horde.domain import messages
+from horde.domain.workers import messages
 
 ns = Namespace("worker_messages", description="Messages to workers", path="/v2")
 message_model = ns.model(

@@ -8,7 +8,8 @@ from flask_restx import Namespace, Resource, fields, marshal
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, session
 from horde.db import utcnow
-from horde.domain import errors, worker_admin
+from horde.domain import errors
+from horde.domain.workers import worker_admin
 
 ns = Namespace("workers", description="GPU workers", path="/v2")
 team_lite = ns.model("TeamDetailsLite", {"name": fields.String, "id": fields.String})

@@ -5,10 +5,18 @@ from __future__ import annotations
 from flask_restx import Namespace, Resource
 
 from horde.api import validation
-from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, services, session
+from horde.api.context import (
+    APIKEY_HELP,
+    caller,
+    client_agent,
+    client_ip,
+    services,
+    session,
+)
 from horde.api.image.models import build
 from horde.db import utcnow
-from horde.domain import generation, image_jobs, image_requests, ratings
+from horde.domain.community import ratings
+from horde.domain.queue import generation, image_jobs, image_requests
 from horde.storage import result_key
 
 ns = Namespace("generate", description="Image generation", path="/v2")

@@ -10,7 +10,8 @@ from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from horde.api.context import services
-from horde.domain import errors, images
+from horde.domain import errors
+from horde.domain.queue import images
 from horde.storage import LocalStore
 
 ns = Namespace("results", description="Result image upload and download", path="/v2")

@@ -9,7 +9,7 @@ from horde.api.context import APIKEY_HELP, caller, client_ip, services, session
 from horde.api.image.generate import queue_and_answer
 from horde.api.text.models import build
 from horde.db import utcnow
-from horde.domain import generation, text_jobs, text_requests
+from horde.domain.queue import generation, text_jobs, text_requests
 
 ns = Namespace("generate_text", description="Text generation", path="/v2")
 M = build(ns)

@@ -202,14 +202,14 @@ def test_aging_lets_old_requests_overtake(loop, users, worker_key, app):
     """5 priority points per second of waiting: an old poor request beats a new richer one."""
     import datetime as dt
 
-    from horde.domain import queue
+    from horde.domain.queue import engine
     from horde.models import GenerationRequest, QueuedModel
 
     _, richer = users.create("richer", kudos=300)
     old = loop.request().get_json()["id"]
     with app.extensions["horde"].db.transaction() as session:
         request = session.get(GenerationRequest, old)
-        aged = queue.sort_key(request.priority, request.created - dt.timedelta(seconds=120))
+        aged = engine.sort_key(request.priority, request.created - dt.timedelta(seconds=120))
         request.sort_key = aged
         session.query(QueuedModel).filter_by(request_id=old).update({"sort_key": aged})
     loop.request(richer)

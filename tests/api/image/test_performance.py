@@ -1,7 +1,7 @@
 """GET /status/performance from the scheduler's roll-ups."""
 
 from horde.db import utcnow
-from horde.domain import maintenance
+from horde.domain.queue import maintenance
 
 
 def test_performance_figures(app, loop, users):

@@ -6,7 +6,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from horde.db import utcnow
-from horde.domain import image_jobs, image_requests, queue, workers
+from horde.domain.queue import engine, image_jobs, image_requests
+from horde.domain.workers import checkin
 from horde.models import User, Worker
 from tests.conftest import Users
 from tests.imaging import REGEN
@@ -19,7 +20,7 @@ def fill(session, user, depth: int) -> None:
     rng = random.Random(7)
     for index in range(depth):
         new = image_requests.build({"prompt": f"p{index}", "models": [rng.choice(MODELS)]}, user_trusted=True, user_special=False, user_education=False)
-        queue.enqueue(session, user, new, request_id=f"{index:08d}-0000-4000-8000-000000000000", worker_ids=[], worker_blacklist=False,
+        engine.enqueue(session, user, new, request_id=f"{index:08d}-0000-4000-8000-000000000000", worker_ids=[], worker_blacklist=False,
                       ipaddr="127.0.0.1", client_agent="test", webhook=None, proxied_account=None, downgraded=False, now=utcnow())
 
 
@@ -38,17 +39,17 @@ def test_candidate_queries_use_indexes(pg_app):
         session.add(worker)
     with svc.db.session_factory() as session:
         worker = session.get(Worker, "11111111-1111-4111-8111-111111111111")
-        profile = workers.profile(worker, owner_id, True, ["Deliberate", "Lyriel"], {"bridge_agent": REGEN}, "image")
+        profile = checkin.profile(worker, owner_id, True, ["Deliberate", "Lyriel"], {"bridge_agent": REGEN}, "image")
         # Before any ANALYZE (a queue that grew faster than the statistics) and after: the
         # heads by index, then those requests by primary key; never a whole queue walked.
         for analyzed in (False, True):
             if analyzed:
                 session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
-            heads = explain(session, queue._candidate_statement(profile, queue.QUEUE_WINDOW))
+            heads = explain(session, engine._candidate_statement(profile, engine.QUEUE_WINDOW))
             assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
-            ids = [row[0] for row in session.execute(queue._candidate_statement(profile, queue.QUEUE_WINDOW))]
-            assert 0 < len(ids) <= 3 * queue.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
-            claim = explain(session, queue._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
+            ids = [row[0] for row in session.execute(engine._candidate_statement(profile, engine.QUEUE_WINDOW))]
+            assert 0 < len(ids) <= 3 * engine.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
+            claim = explain(session, engine._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
             assert "pk_requests" in claim and "ix_requests_queue" not in claim and "Seq Scan" not in claim, claim
-        popped = queue.pop(session, image_jobs, profile, 1, utcnow())
+        popped = engine.pop(session, image_jobs, profile, 1, utcnow())
         assert popped is not None and popped.request.models[0] in ("Deliberate", "Lyriel")

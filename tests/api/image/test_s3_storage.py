@@ -6,7 +6,7 @@ import boto3
 import pytest
 import requests
 
-from horde.domain import maintenance
+from horde.domain.queue import maintenance
 from tests import support
 from tests.conftest import build_app, make_settings, reset_database
 from tests.imaging import REGEN, webp_bytes
@@ -40,12 +40,12 @@ def s3_app(s3_endpoint, tmp_path_factory):
 
 
 def test_loop_through_presigned_urls(s3_app, s3_endpoint):
-    from horde.domain import accounts
+    from horde.domain.accounts import users
 
     client = s3_app.test_client()
     svc = s3_app.extensions["horde"]
     with svc.db.transaction() as session:
-        owner, key = accounts.create_user(session, svc.hasher, "owner")
+        owner, key = users.create_user(session, svc.hasher, "owner")
         owner.trusted = True
     request_id = client.post("/api/v2/generate/async", json={"prompt": "x"}, headers={"apikey": "0000000000"}).get_json()["id"]
     job = client.post(

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import insert
 
 from horde.db import utcnow
-from horde.domain import stats
+from horde.domain.queue import stats
 from horde.models import GenerationStat
 
 

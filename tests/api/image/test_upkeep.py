@@ -3,7 +3,7 @@
 import datetime as dt
 
 from horde.db import utcnow
-from horde.domain import maintenance
+from horde.domain.queue import maintenance
 from horde.models import GenerationRequest, Job
 from horde.storage import result_key
 

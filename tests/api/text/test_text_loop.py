@@ -190,7 +190,7 @@ class TestTextMatching:
 
 def test_text_stats(text_app, tloop, scribe_key):
     from horde.db import utcnow
-    from horde.domain import stats
+    from horde.domain.queue import stats
 
     for _ in range(2):
         request_id = tloop.request(params={"max_length": 100}).get_json()["id"]

@@ -14,8 +14,8 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from horde.cache import Cache
-from horde.domain import matching, workers
-from horde.domain.matching import WorkerProfile
+from horde.domain.workers import checkin, matching
+from horde.domain.workers.matching import WorkerProfile
 from horde.models import GenerationRequest, User, Worker
 
 R = GenerationRequest
@@ -40,9 +40,9 @@ class LiveWorkers:
         rows = session.execute(
             select(Worker, User.trusted)
             .join(User, User.id == Worker.owner_id)
-            .where(Worker.worker_type == kind, Worker.last_check_in > now - workers.ONLINE_WINDOW)
+            .where(Worker.worker_type == kind, Worker.last_check_in > now - checkin.ONLINE_WINDOW)
         ).all()
-        live = [(worker, workers.stored_profile(worker, trusted)) for worker, trusted in rows]
+        live = [(worker, checkin.stored_profile(worker, trusted)) for worker, trusted in rows]
         for worker, _ in live:
             session.expunge(worker)
         with self._lock:

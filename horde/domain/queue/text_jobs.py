@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from horde.domain import bridges, pricing
 from horde.domain import model_reference as ref
-from horde.domain.image_jobs import choose_model  # the same rule for both kinds
-from horde.domain.matching import WorkerProfile
+from horde.domain.queue import pricing
+from horde.domain.queue.image_jobs import choose_model  # the same rule for both kinds
+from horde.domain.workers import bridges
+from horde.domain.workers.matching import WorkerProfile
 from horde.models import GenerationRequest, Job
 
 KIND = "text"

@@ -9,9 +9,11 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, bridges, errors, profanity
+from horde.domain import errors, profanity
 from horde.domain import model_reference as ref
-from horde.domain.matching import IMAGE_FAST_SPEED, WorkerProfile
+from horde.domain.accounts import ledger
+from horde.domain.workers import bridges
+from horde.domain.workers.matching import IMAGE_FAST_SPEED, WorkerProfile
 from horde.models import User, Worker
 
 CHECK_IN_DEBOUNCE = dt.timedelta(seconds=30)
@@ -176,7 +178,7 @@ def reward_uptime(session: Session, worker: Worker, owner: User, models: list[st
             reward = round(base * max(parameters / 7, 0.25), 2)
     worker.kudos_uptime += reward
     if owner.trusted or owner.is_anonymous:
-        accounts.move_kudos(session, owner, reward, bucket="accumulated", reason="uptime")
+        ledger.move_kudos(session, owner, reward, bucket="accumulated", reason="uptime")
     else:  # untrusted owners earn uptime into escrow
         session.execute(
             update(User).where(User.id == owner.id).values(evaluating_kudos=User.evaluating_kudos + reward)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, errors, horde_modes
+from horde.domain import errors
+from horde.domain.accounts import apikeys, users
+from horde.domain.moderation import horde_modes
 from horde.models import User
 
 OAUTH_PREFIXES = {"discord": "d_", "google": "g_", "github": "gh_", "oidc": "oidc_"}
@@ -41,34 +43,34 @@ def pseudonymous_open(session: Session) -> bool:
     return _pseudonymous_refusal(session) is None
 
 
-def register(session: Session, hasher: accounts.KeyHasher, username: str, oauth_id: str | None = None) -> tuple[User, str]:
+def register(session: Session, hasher: apikeys.KeyHasher, username: str, oauth_id: str | None = None) -> tuple[User, str]:
     """A new account and its key (shown once). With an `oauth_id` that already has an account,
     that account is renamed and given a new key, as the public horde's form does."""
     if oauth_id is not None:
         existing = find_oauth_user(session, oauth_id)
         if existing is not None:
-            existing.username = accounts.free_username(session, username, existing.id)
+            existing.username = users.free_username(session, username, existing.id)
             return existing, reset_key(session, hasher, existing)  # one commit for both
-    name = accounts.free_username(session, username)
+    name = users.free_username(session, username)
     refusal = _pseudonymous_refusal(session) if oauth_id is None else None
     if refusal is not None:
         raise refusal()
-    user, api_key = accounts.create_user(session, hasher, name, oauth_id=oauth_id)
+    user, api_key = users.create_user(session, hasher, name, oauth_id=oauth_id)
     session.commit()
     return user, api_key
 
 
 def rename(session: Session, user: User, username: str) -> User:
-    user.username = accounts.free_username(session, username, user.id)
+    user.username = users.free_username(session, username, user.id)
     session.commit()
     return user
 
 
-def reset_key(session: Session, hasher: accounts.KeyHasher, user: User) -> str:
+def reset_key(session: Session, hasher: apikeys.KeyHasher, user: User) -> str:
     """A new API key for `user`; the old one stops working at once."""
     if user.is_anonymous:
         raise errors.AnonForbiddenUserMod()
-    api_key = accounts.new_api_key()
+    api_key = apikeys.new_api_key()
     user.api_key_hash = hasher.hash(api_key)
     session.commit()
     return api_key

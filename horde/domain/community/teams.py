@@ -10,7 +10,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from horde.domain import errors, profanity
-from horde.domain.workers import ONLINE_WINDOW
+from horde.domain.workers.checkin import ONLINE_WINDOW
 from horde.models import Team, User, Worker
 
 

@@ -15,12 +15,32 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType, SimpleNamespace
 
-from sqlalchemy import ARRAY, DateTime, String, and_, any_, bindparam, case, delete, func, insert, literal, not_, select, true, union_all, update
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    not_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
-from horde.domain import accounts, errors, matching, stats
-from horde.domain.image_requests import NewRequest
-from horde.domain.matching import ANY_MODEL, WorkerProfile
+from horde.domain import errors
+from horde.domain.accounts import ledger
+from horde.domain.queue import stats
+from horde.domain.queue.image_requests import NewRequest
+from horde.domain.workers import matching
+from horde.domain.workers.matching import ANY_MODEL, WorkerProfile
 from horde.models import GenerationRequest, Job, QueuedModel, Team, User, Worker
 from horde.models import job as job_states
 
@@ -133,7 +153,7 @@ def enqueue(
         _INSERT_QUEUE_ENTRY,
         [{"request_id": request_id, "model": m, "kind": new.kind, "sort_key": key, "created": now} for m in (new.models or [ANY_MODEL])],
     )
-    accounts.move_kudos(
+    ledger.move_kudos(
         session, user, -new.tax, bucket="accumulated", reason="tax", request_id=request_id,
         also={f"requested_{new.kind}": ("add", 1), "last_active": ("set", now)},
     )
@@ -359,8 +379,8 @@ class Submission:
     request: GenerationRequest | None  # None once the request has expired
     bridge_agent: str | None  # None: the worker was deleted
     team_id: str | None
-    owner: accounts.Account | None
-    requester: accounts.Account | None
+    owner: ledger.Account | None
+    requester: ledger.Account | None
 
 
 _OWNER, _REQUESTER = aliased(User, name="owner"), aliased(User, name="requester")
@@ -368,8 +388,8 @@ _FIRST_ACCOUNT_COLUMN = 5  # after the job, the request and the three worker col
 _SUBMISSION = (
     select(
         Job, R, Worker.id.label("worker_found"), Worker.bridge_agent, Worker.team_id,
-        *(getattr(_OWNER, name) for name in accounts.ACCOUNT_COLUMNS),
-        *(getattr(_REQUESTER, name) for name in accounts.ACCOUNT_COLUMNS),
+        *(getattr(_OWNER, name) for name in ledger.ACCOUNT_COLUMNS),
+        *(getattr(_REQUESTER, name) for name in ledger.ACCOUNT_COLUMNS),
     )
     .outerjoin(R, R.id == Job.request_id)
     .outerjoin(Worker, Worker.id == Job.worker_id)
@@ -391,12 +411,12 @@ def load_submission(session: Session, job_id: str, user: User) -> Submission:
         raise errors.AbortedGen(f"Processing Job with ID {job_id} took too long and was aborted. Please check your worker speed.")
     if job.state != job_states.PROCESSING:
         raise errors.DuplicateGen(f"Processing Job with ID {job_id} already submitted.")
-    first, width = _FIRST_ACCOUNT_COLUMN, len(accounts.ACCOUNT_COLUMNS)
+    first, width = _FIRST_ACCOUNT_COLUMN, len(ledger.ACCOUNT_COLUMNS)
     owner, requester = row[first:first + width], row[first + width:]
     return Submission(
         job=job, request=row[1], bridge_agent=row.bridge_agent if row.worker_found else None, team_id=row.team_id,
-        owner=accounts.Account(*owner) if owner[0] is not None else None,
-        requester=accounts.Account(*requester) if requester[0] is not None else None,
+        owner=ledger.Account(*owner) if owner[0] is not None else None,
+        requester=ledger.Account(*requester) if requester[0] is not None else None,
     )
 
 
@@ -501,11 +521,11 @@ def deliver(
     requester = submission.requester
     if requester is not None:
         usage = contribution * (requester.usage_multiplier or 1.0)
-        accounts.move_kudos(
+        ledger.move_kudos(
             session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id,
             also={kind_rules.USAGE_COLUMN: ("add", kind_rules.amount(usage)), "last_active": ("set", now)}, events=events,
         )
-    accounts.record_events(session, events)
+    ledger.record_events(session, events)
     return Delivery(job=job, request=request, reward=reward, paid=paid)
 
 
@@ -545,7 +565,7 @@ def _credit_worker(session, kind_rules, worker_id: str, team_id: str | None, ear
 
 
 def _credit_owner(
-    session, kind_rules, owner: accounts.Account, earned: float, contribution: float, request_id: str, job_id: str, now, events: list
+    session, kind_rules, owner: ledger.Account, earned: float, contribution: float, request_id: str, job_id: str, now, events: list
 ) -> None:
     """Untrusted owners get half now and half in escrow until they are trusted."""
     also = {
@@ -558,7 +578,7 @@ def _credit_owner(
         escrow = round(earned / 2, 2)
         to_balance = earned - escrow
         also["evaluating_kudos"] = ("add", escrow)
-    accounts.move_kudos(
+    ledger.move_kudos(
         session, owner, to_balance, bucket="accumulated", reason="reward", request_id=request_id, job_id=job_id, also=also,
         events=events,
     )

@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from horde.domain import maintenance
+from horde.domain.queue import maintenance
 from horde.services import Services
 
 DIVISOR = {"image": 1_000_000, "text": 1}

@@ -11,7 +11,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from horde.cache import Cache
-from horde.domain import accounts, errors
+from horde.domain import errors
+from horde.domain.accounts import ledger
+from horde.domain.moderation import roles
 from horde.models import KudosEvent, User
 
 RECENT_TRANSFER_SECONDS = 60
@@ -90,7 +92,7 @@ def transfer(session: Session, cache: Cache, source: User, username: str, amount
         raise errors.TooFastKudosTransfers()
     # Lock both rows in id order: opposite transfers wait for each other instead of deadlocking.
     session.execute(select(User.id).where(User.id.in_(sorted({source.id, target.id}))).order_by(User.id).with_for_update())
-    params = {"source_id": source.id, "floor": accounts.kudos_floor(source), "amount": amount}
+    params = {"source_id": source.id, "floor": ledger.kudos_floor(source), "amount": amount}
     if session.connection().execute(_DEBIT, params).rowcount != 1:
         session.rollback()
         raise errors.KudosTransferNotEnough()
@@ -104,7 +106,7 @@ def transfer(session: Session, cache: Cache, source: User, username: str, amount
         KudosEvent(user_id=source.id, amount=-amount, bucket=gift_bucket, reason="transfer", other_user_id=target.id,
                    idempotency_key=idempotency_key, folded=True)
     )
-    accounts.move_kudos(session, target, amount, bucket="received", reason="transfer", other_user_id=source.id)
+    ledger.move_kudos(session, target, amount, bucket="received", reason="transfer", other_user_id=source.id)
     session.commit()
     cache.set(f"transfer:{source.id}->{target.id}", True, RECENT_TRANSFER_SECONDS)
     return amount
@@ -114,7 +116,7 @@ def award(session: Session, actor: User, username: str, amount: int, admins: lis
     """Mint kudos for a user (moderators, admins and service accounts; bucket "awarded").
 
     A flagged recipient is silently given nothing, as on the public horde."""
-    if not (actor.moderator or actor.service or accounts.is_admin(actor, admins)):
+    if not (actor.moderator or actor.service or roles.is_admin(actor, admins)):
         raise errors.NotAllowedAwards()
     if amount <= 0:
         raise errors.InvalidKudosAmount()
@@ -125,6 +127,6 @@ def award(session: Session, actor: User, username: str, amount: int, admins: lis
     if target.is_anonymous:
         raise errors.KudosAwardToAnon()
     if not target.flagged:
-        accounts.move_kudos(session, target, amount, bucket="awarded", reason="award", other_user_id=actor.id)
+        ledger.move_kudos(session, target, amount, bucket="awarded", reason="award", other_user_id=actor.id)
     session.commit()
     return amount

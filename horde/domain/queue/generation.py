@@ -16,11 +16,19 @@ from types import ModuleType
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from horde.domain import (
-    accounts, errors, horde_modes, image_jobs, image_requests, images, live, messages, queue, text_jobs, text_requests,
-    workers,
+from horde.domain import errors
+from horde.domain.accounts import ledger
+from horde.domain.moderation import horde_modes
+from horde.domain.queue import (
+    engine,
+    image_jobs,
+    image_requests,
+    images,
+    text_jobs,
+    text_requests,
 )
-from horde.domain.image_requests import NewRequest
+from horde.domain.queue.image_requests import NewRequest
+from horde.domain.workers import checkin, live, messages
 from horde.models import GenerationRequest, User
 from horde.models import job as job_states
 from horde.services import Services
@@ -65,7 +73,7 @@ def _check_webhook(body: dict) -> str | None:
 
 
 def available_kudos(user: User) -> float:
-    return 0.0 if user.is_anonymous else user.kudos - accounts.kudos_floor(user)
+    return 0.0 if user.is_anonymous else user.kudos - ledger.kudos_floor(user)
 
 
 def _apply_upfront_rule(session: Session, svc: Services, user: User, new: NewRequest, body: dict, now: dt.datetime) -> bool:
@@ -119,7 +127,7 @@ def request_generation(
     if body.get("style"):
         raise errors.StyleNotFound(f"Style '{body['style']}' not found.")
     worker_ids = list(body.get("workers") or [])
-    queue.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=svc.cache)
+    engine.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=svc.cache)
     downgraded = _apply_upfront_rule(session, svc, user, new, body, now)
     if body.get("dry_run"):
         return Queued(request_id=None, kudos=round(new.dry_run_cost), dry_run=True)
@@ -132,7 +140,7 @@ def request_generation(
     try:
         if stored:
             new.columns["extra"] = {**new.columns["extra"], "sources": stored}
-        queue.enqueue(
+        engine.enqueue(
             session, user, new, request_id=request_id, worker_ids=worker_ids,
             worker_blacklist=bool(body.get("worker_blacklist", False)), ipaddr=ipaddr, client_agent=client_agent,
             webhook=webhook, proxied_account=body.get("proxied_account"), downgraded=downgraded, now=now,
@@ -142,7 +150,7 @@ def request_generation(
         session.rollback()
         svc.store.delete(stored)
         raise
-    possible = live.any_can_serve(svc.live.get(session, new.kind, now), queue.new_request_values(new), new.models)
+    possible = live.any_can_serve(svc.live.get(session, new.kind, now), engine.new_request_values(new), new.models)
     svc.cache.set(f"possible:{request_id}", possible, live.POSSIBLE_TTL)
     result = Queued(request_id=request_id, kudos=round(new.price) if new.kind == "image" else round(new.dry_run_cost))
     if not possible and not horde_modes.cached(session).raid_mode:
@@ -155,7 +163,7 @@ def request_generation(
 # --- pop ---------------------------------------------------------------------------
 @dataclass
 class PopResult:
-    popped: queue.Popped | None
+    popped: engine.Popped | None
     skipped: dict[str, int]
     source_urls: dict[str, str | None]
     messages: list[dict]
@@ -175,12 +183,12 @@ def _messages(session: Session, svc: Services, worker_id: str, now: dt.datetime)
 
 def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str, *, ipaddr: str, now: dt.datetime) -> PopResult:
     modes = horde_modes.cached(session)
-    worker, models, _fresh = workers.check_in(session, user, body, kind, ipaddr, modes, now)
+    worker, models, _fresh = checkin.check_in(session, user, body, kind, ipaddr, modes, now)
     session.flush()
-    profile = workers.profile(worker, user.id, user.trusted, models, body, kind)
+    profile = checkin.profile(worker, user.id, user.trusted, models, body, kind)
     missed_key = f"deep-miss:{worker.id}"
     look_deep = svc.cache.get(missed_key) is None
-    popped = queue.pop(session, kind_module(kind), profile, int(body.get("amount", 1)), now, look_deep=look_deep)
+    popped = engine.pop(session, kind_module(kind), profile, int(body.get("amount", 1)), now, look_deep=look_deep)
     if popped is None:
         if look_deep:
             svc.cache.set(missed_key, True, DEEP_MISS_SECONDS)
@@ -201,13 +209,13 @@ def _cached_skipped(session: Session, svc: Services, profile) -> dict[str, int]:
     key = f"skipped:{profile.id}"
     cached = svc.cache.get(key)
     if cached is None:
-        cached = queue.skipped(session, profile)
+        cached = engine.skipped(session, profile)
         if cached:  # an empty answer came from an (almost) empty queue: cheap to recount
             svc.cache.set(key, cached, SKIPPED_CACHE_SECONDS)
     return cached
 
 
-def _source_payload(svc: Services, popped: queue.Popped, profile) -> dict[str, str | None]:
+def _source_payload(svc: Services, popped: engine.Popped, profile) -> dict[str, str | None]:
     """Source images as URLs for bridges that fetch them, else inline base64."""
     request = popped.request
     result: dict[str, str | None] = {"source_image": None, "source_mask": None}
@@ -232,7 +240,7 @@ def _source_payload(svc: Services, popped: queue.Popped, profile) -> dict[str, s
 # --- submit ------------------------------------------------------------------------
 def submit_job(session: Session, svc: Services, user: User, body: dict, kind: str, now: dt.datetime) -> float:
     """Record what a worker delivered; returns the reward it earned (before bridge multiplier)."""
-    submission = queue.load_submission(session, body["id"], user)
+    submission = engine.load_submission(session, body["id"], user)
     job = submission.job
     rules = kind_module(kind)
     state = body.get("state", "ok")
@@ -240,7 +248,7 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
     if len(metadata) > MAX_GEN_METADATA:
         raise errors.BadRequest(f"At most {MAX_GEN_METADATA} gen_metadata entries are allowed.")
     if state == job_states.FAULTED:
-        queue.fail_job(session, job, now)
+        engine.fail_job(session, job, now)
         session.commit()
         return 0.0
     generation = body.get("generation", "")
@@ -262,7 +270,7 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         final_state = job_states.CSAM if state == "csam" else job_states.CENSORED if censored else job_states.OK
         owner_trusted = submission.owner is not None and submission.owner.trusted
         reward = text_jobs.reward_for(submission.request, job, submission.bridge_agent, owner_trusted, generation)
-    delivery = queue.deliver(
+    delivery = engine.deliver(
         session, rules, submission, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
         generation=generation, gen_metadata=metadata, now=now, reward=reward,
     )
@@ -278,7 +286,7 @@ def possible(session: Session, svc: Services, request_id: str, kind: str, now: d
     if cached is None:
         request = session.get(GenerationRequest, request_id)
         live_workers = svc.live.get(session, kind, now)
-        cached = request is not None and live.any_can_serve(live_workers, queue.request_values(request), request.models)
+        cached = request is not None and live.any_can_serve(live_workers, engine.request_values(request), request.models)
         svc.cache.set(key, cached, live.POSSIBLE_TTL)
     return bool(cached)
 
@@ -304,7 +312,7 @@ def progress(session: Session, svc: Services, request, now: dt.datetime) -> dict
         position, wait = found
     if is_possible is None:
         is_possible = possible(session, svc, request.id, request.kind, now)
-    return queue.check_fields(request, position, wait, bool(is_possible))
+    return engine.check_fields(request, position, wait, bool(is_possible))
 
 
 _PROGRESS_BY_ID = select(*_PROGRESS).where(GenerationRequest.id == bindparam("request_id"))
@@ -318,13 +326,13 @@ def check(session: Session, svc: Services, request_id: str, kind: str, now: dt.d
 
 
 def status(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:
-    request = queue.get_request(session, request_id, kind)
+    request = engine.get_request(session, request_id, kind)
     return request, progress(session, svc, request, now)
 
 
 def image_generations(session: Session, svc: Services, request: GenerationRequest) -> list[dict]:
     result = []
-    for job in queue.delivered_jobs(session, request.id):
+    for job in engine.delivered_jobs(session, request.id):
         key = result_key(job.id)
         if request.r2:
             img = svc.store.download_url(key) if svc.store.exists(key) else "N/A"
@@ -347,12 +355,12 @@ def text_generations(session: Session, request_id: str) -> list[dict]:
             "text": job.generation or "", "seed": int(job.seed or 0), "gen_metadata": job.gen_metadata or [],
             "worker_id": job.worker_id or "", "worker_name": job.worker_name, "model": job.model, "state": job.state,
         }
-        for job in queue.delivered_jobs(session, request_id)
+        for job in engine.delivered_jobs(session, request_id)
     ]
 
 
 def cancel(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:
     """Status as it was, then stop the request."""
     request, fields = status(session, svc, request_id, kind, now)
-    queue.cancel(session, request)
+    engine.cancel(session, request)
     return request, fields

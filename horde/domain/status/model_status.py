@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from horde.domain import live, matching
 from horde.domain import model_reference as ref
+from horde.domain.workers import live, matching
 from horde.models import GenerationRequest, QueuedModel
 from horde.services import Services
 

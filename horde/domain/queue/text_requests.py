@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from horde.domain import errors, pricing
+from horde.domain import errors
 from horde.domain import model_reference as ref
-from horde.domain.image_requests import NewRequest
+from horde.domain.queue import pricing
+from horde.domain.queue.image_requests import NewRequest
 
 # Sampler settings passed through to the worker as sent.
 PAYLOAD_PARAMS = (

@@ -17,10 +17,25 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 
-from horde.domain import bridges
-from horde.domain.accounts import FLOOR_ANONYMOUS, FLOOR_OAUTH, FLOOR_PSEUDONYMOUS
+from horde.domain.accounts.ledger import (
+    FLOOR_ANONYMOUS,
+    FLOOR_OAUTH,
+    FLOOR_PSEUDONYMOUS,
+)
+from horde.domain.workers import bridges
 from horde.models import ANONYMOUS_USER_ID, GenerationRequest, Job, QueuedModel, User
 
 R = GenerationRequest

@@ -12,7 +12,10 @@ import logging
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, errors, live, matching, queue
+from horde.domain import errors
+from horde.domain.accounts import ledger
+from horde.domain.queue import engine
+from horde.domain.workers import live, matching
 from horde.models import ANONYMOUS_USER_ID, GenerationRequest, Job, KudosEvent
 from horde.models import job as job_states
 from horde.services import Services
@@ -23,7 +26,7 @@ BATCH = 500
 
 
 def requeue_stale_jobs(session: Session, now: dt.datetime) -> int:
-    """Jobs past their TTL are aborted and their slot goes back to the queue."""
+    """Jobs past their TTL are aborted and their slot goes back to the engine."""
     postgres = session.get_bind().dialect.name == "postgresql"
     query = (
         select(Job).where(Job.state == job_states.PROCESSING, Job.deadline < now).order_by(Job.deadline).limit(BATCH)
@@ -34,7 +37,7 @@ def requeue_stale_jobs(session: Session, now: dt.datetime) -> int:
     aborted = 0
     for job in stale:
         try:
-            queue.fail_job(session, job, now)
+            engine.fail_job(session, job, now)
             aborted += 1
         except (errors.DuplicateGen, errors.AbortedGen):
             continue  # delivered or aborted meanwhile
@@ -78,7 +81,7 @@ def fold_anonymous_kudos(session: Session) -> float:
     for _, amount, bucket in rows:
         by_bucket[bucket] = by_bucket.get(bucket, 0.0) + amount
     for bucket, amount in by_bucket.items():
-        accounts.apply_to_balance(session, ANONYMOUS_USER_ID, round(amount, 2), bucket, accounts.FLOOR_ANONYMOUS)
+        ledger.apply_to_balance(session, ANONYMOUS_USER_ID, round(amount, 2), bucket, ledger.FLOOR_ANONYMOUS)
     session.execute(update(KudosEvent).where(KudosEvent.id.in_([r[0] for r in rows])).values(folded=True))
     session.commit()
     return sum(by_bucket.values())

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, errors, queue
+from horde.domain import errors
+from horde.domain.accounts import ledger
+from horde.domain.queue import engine
 from horde.models import User
 
 
@@ -23,9 +25,9 @@ def _reward(ratings: list[dict], best: str | None, consumed: float) -> float:
 
 
 def rate(session: Session, request_id: str, best: str | None, ratings: list[dict]) -> float:
-    request = queue.get_request(session, request_id, "image")
+    request = engine.get_request(session, request_id, "image")
     session.refresh(request, with_for_update=True)
-    if not queue.is_done(request) or request.faulted:
+    if not engine.is_done(request) or request.faulted:
         raise errors.AestheticsNotCompleted()
     if not request.shared:
         raise errors.AestheticsNotPublic()
@@ -33,7 +35,7 @@ def rate(session: Session, request_id: str, best: str | None, ratings: list[dict
         raise errors.AestheticsAlreadyExist()
     if not best and not ratings:
         raise errors.AestheticsMissing()
-    delivered = {job.id for job in queue.delivered_jobs(session, request.id)}
+    delivered = {job.id for job in engine.delivered_jobs(session, request.id)}
     ids = [r["id"] for r in ratings]
     if len(ids) != len(set(ids)):
         raise errors.AestheticsDuplicate()
@@ -49,6 +51,6 @@ def rate(session: Session, request_id: str, best: str | None, ratings: list[dict
     request.extra = {**(request.extra or {}), "rated": True}
     owner = session.get(User, request.user_id)
     if owner is not None and reward > 0:
-        accounts.move_kudos(session, owner, reward, bucket="awarded", reason="rating", request_id=request.id)
+        ledger.move_kudos(session, owner, reward, bucket="awarded", reason="rating", request_id=request.id)
     session.commit()
     return reward

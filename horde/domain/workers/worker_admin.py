@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from horde.domain import bridges, errors, profanity
-from horde.domain.workers import ONLINE_WINDOW
+from horde.domain import errors, profanity
+from horde.domain.workers import bridges
+from horde.domain.workers.checkin import ONLINE_WINDOW
 from horde.models import Job, Team, User, Worker
 from horde.models import job as job_states
 

@@ -11,8 +11,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from horde.domain import bridges, errors, pricing
+from horde.domain import errors
 from horde.domain import model_reference as ref
+from horde.domain.queue import pricing
+from horde.domain.workers import bridges
 
 MAX_PROMPT_WORDS = 7500
 SECOND_ORDER_SAMPLERS = ("k_heun", "k_dpm_2", "k_dpm_2_a", "k_dpmpp_2s_a", "k_dpmpp_sde")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 
-from horde.domain import bridges, image_requests, pricing
 from horde.domain import model_reference as ref
-from horde.domain.matching import WorkerProfile
+from horde.domain.queue import image_requests, pricing
+from horde.domain.workers import bridges
+from horde.domain.workers.matching import WorkerProfile
 from horde.models import GenerationRequest, Job
 
 KIND = "image"

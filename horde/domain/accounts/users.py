@@ -1,20 +1,105 @@
-"""User details at their three privilege levels, the user list, and moderator edits."""
+"""Users: lookup, names and creation; details at their three privilege levels, the user list, moderator edits."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from horde.db import utcnow
-from horde.domain import accounts, errors
+from horde.domain import errors, profanity
+from horde.domain.accounts import apikeys, ledger
+from horde.domain.moderation import roles
 from horde.models import GenerationRequest, User, Worker
+
+USERNAME_MAX = 30
+_USERNAME_BAD = re.compile(r"[<>#\x00-\x1f]")
 
 PUBLIC, SELF, MODERATOR = 0, 1, 2
 USERS_PAGE_SIZE = 25
 MAX_PAGE = 10000
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise errors.UserNotFound(f"User with ID '{user_id}' not found.")
+    return user
+
+
+def find_by_reference(session: Session, reference: str) -> User:
+    """A user by id, alias (`name#id`) or unique username, for the CLI."""
+    ref = reference.strip()
+    if ref.isdigit():
+        return get_user(session, int(ref))
+    if "#" in ref:
+        tail = ref.rsplit("#", 1)[1]
+        if tail.isdigit():
+            return get_user(session, int(tail))
+    matches = session.scalars(select(User).where(User.username == ref)).all()
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise errors.UserNotFound(f"No user named '{ref}'.")
+    raise errors.BadRequest(f"{len(matches)} users are named '{ref}': use the alias name#id.")
+
+
+def clean_username(username: str) -> str:
+    """The username trimmed, or the reason it cannot be one (the same rules everywhere)."""
+    name = (username or "").strip()
+    if not name:
+        raise errors.MissingUserName()
+    if _USERNAME_BAD.search(name):
+        raise errors.InvalidUserName()
+    if len(name) > USERNAME_MAX:
+        raise errors.TooLongUserName()
+    if profanity.is_profane(name):
+        raise errors.ProfaneUserName()
+    return name
+
+
+def free_username(session: Session, username: str, user_id: int | None = None) -> str:
+    """A clean username that no other user has (case-insensitive).
+
+    The alias name#id is what identifies a user; distinct names just spare people the
+    confusion of two "alice"s (docs/compatibility.md)."""
+    name = clean_username(username)
+    clash = select(User.id).where(func.lower(User.username) == name.lower())
+    if user_id is not None:
+        clash = clash.where(User.id != user_id)
+    if session.scalar(clash.limit(1)) is not None:
+        raise errors.UsernameTaken()
+    return name
+
+
+def create_user(
+    session: Session,
+    hasher: apikeys.KeyHasher,
+    username: str,
+    *,
+    oauth_id: str | None = None,
+    concurrency: int = 30,
+    moderator: bool = False,
+    trusted: bool = False,
+) -> tuple[User, str]:
+    """Create a user and return it with its API key, which is shown once and never stored."""
+    api_key = apikeys.new_api_key()
+    user = User(
+        username=clean_username(username),
+        oauth_id=oauth_id or str(uuid.uuid4()),
+        pseudonymous=oauth_id is None,
+        api_key_hash=hasher.hash(api_key),
+        concurrency=concurrency,
+        moderator=moderator,
+        trusted=trusted or moderator,
+    )
+    session.add(user)
+    session.flush()
+    return user, api_key
 
 
 def privilege_for(viewer: User | None, target: User) -> int:
@@ -55,7 +140,7 @@ def details(session: Session, user: User, privilege: int) -> dict[str, Any]:
         "username": user.alias,
         "id": user.id,
         "kudos": round(user.kudos, 2),
-        "kudos_details": {b: round(getattr(user, f"kudos_{b}"), 2) for b in accounts.KUDOS_BUCKETS},
+        "kudos_details": {b: round(getattr(user, f"kudos_{b}"), 2) for b in ledger.KUDOS_BUCKETS},
         "records": _records(user),
         "usage": {"megapixelsteps": None, "requests": None},
         "contributions": {"megapixelsteps": None, "fulfillments": None},
@@ -147,7 +232,7 @@ def modify(session: Session, actor: User, target: User, changes: dict[str, Any],
     """Apply the fields of PUT /users/{id} that `actor` may set; echo what changed."""
     if actor.is_anonymous:
         raise errors.AnonForbiddenUserMod()
-    is_admin = accounts.is_admin(actor, admins)
+    is_admin = roles.is_admin(actor, admins)
     is_mod = actor.moderator or is_admin
     is_self = actor.id == target.id
     present = {k: v for k, v in changes.items() if v is not None and k != "filtered"}
@@ -160,7 +245,7 @@ def modify(session: Session, actor: User, target: User, changes: dict[str, Any],
             raise errors.NotModerator("Only the user themselves or a moderator can change this.")
     result: dict[str, Any] = {}
     if "kudos" in present:
-        accounts.move_kudos(session, target, present["kudos"], bucket="admin", reason="admin", other_user_id=actor.id)
+        ledger.move_kudos(session, target, present["kudos"], bucket="admin", reason="admin", other_user_id=actor.id)
         session.refresh(target)
         result["new_kudos"] = round(target.kudos, 2)
     if "monthly_kudos" in present:
@@ -197,7 +282,7 @@ def modify(session: Session, actor: User, target: User, changes: dict[str, Any],
         target.public_workers = present["public_workers"]
         result["public_workers"] = target.public_workers
     if "username" in present:
-        target.username = accounts.free_username(session, present["username"], target.id)
+        target.username = free_username(session, present["username"], target.id)
         result["username"] = target.alias
     if "contact" in present:
         target.contact = present["contact"]

@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from horde.domain import accounts, errors
-from horde.models import HORDE_STATE_ID, GenerationRequest, HordeState, QueuedModel, User
-
+from horde.domain import errors
+from horde.domain.moderation import roles
+from horde.models import (
+    HORDE_STATE_ID,
+    GenerationRequest,
+    HordeState,
+    QueuedModel,
+    User,
+)
 
 CACHE_SECONDS = 2.0
 _cache: dict[str, tuple[float, "Modes"]] = {}
@@ -85,7 +91,7 @@ def change(session: Session, actor: User, admins: list[str], changes: dict) -> d
     state = current(session)
     result: dict = {}
     if "maintenance_mode" in present:
-        if not accounts.is_admin(actor, admins):
+        if not roles.is_admin(actor, admins):
             raise errors.NotAdmin()
         state.maintenance_mode = bool(present["maintenance_mode"])
         result["maintenance_mode"] = state.maintenance_mode
@@ -93,7 +99,7 @@ def change(session: Session, actor: User, admins: list[str], changes: dict) -> d
             stop_handing_out_work(session)
     for flag in ("invite_only_mode", "raid_mode"):
         if flag in present:
-            if not (actor.moderator or accounts.is_admin(actor, admins)):
+            if not (actor.moderator or roles.is_admin(actor, admins)):
                 raise errors.NotModerator()
             setattr(state, flag, bool(present[flag]))
             result[flag] = getattr(state, flag)

@@ -1,0 +1,1 @@
+"""API keys, users, the kudos ledger, transfers between users, registration."""

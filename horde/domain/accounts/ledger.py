@@ -1,0 +1,113 @@
+"""Kudos movements on a user's balance: atomic updates, appended events, floors (spec/behaviour.md §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy.orm import Session
+
+from horde.models import ANONYMOUS_USER_ID, KudosEvent, User
+
+# Lowest balance a movement can leave (spec/behaviour.md §2.1).
+FLOOR_ANONYMOUS = -50
+FLOOR_PSEUDONYMOUS = 14
+FLOOR_OAUTH = 25
+
+_INSERT_EVENT = insert(KudosEvent.__table__)
+
+KUDOS_BUCKETS = ("accumulated", "gifted", "donated", "admin", "received", "recurring", "awarded", "styled")
+
+
+@dataclass(frozen=True)
+class Account:
+    """What settling kudos needs to know about a user, read without loading the whole row."""
+
+    id: int
+    trusted: bool
+    pseudonymous: bool
+    usage_multiplier: float
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.id == ANONYMOUS_USER_ID
+
+
+ACCOUNT_COLUMNS = ("id", "trusted", "pseudonymous", "usage_multiplier")  # Account's fields, in order
+
+
+def kudos_floor(user: User | Account) -> int:
+    if user.id == ANONYMOUS_USER_ID:
+        return FLOOR_ANONYMOUS
+    return FLOOR_PSEUDONYMOUS if user.pseudonymous else FLOOR_OAUTH
+
+
+def move_kudos(
+    session: Session,
+    user: User | Account,
+    amount: float,
+    *,
+    bucket: str,
+    reason: str,
+    request_id: str | None = None,
+    job_id: str | None = None,
+    other_user_id: int | None = None,
+    also: dict | None = None,
+    events: list[dict] | None = None,
+) -> None:
+    """Add `amount` (may be negative) to a balance, never below the user's floor.
+
+    One atomic UPDATE (no read-modify-write), plus one appended event; `also` adds more
+    column changes to that same UPDATE, as {column name: ("add", n) or ("set", value)}.
+    The anonymous account's row is never updated here: its events are folded by a job.
+    With `events`, the event is added to that list for `record_events` to insert with
+    others in one statement.
+    """
+    if bucket not in KUDOS_BUCKETS:
+        raise ValueError(f"unknown kudos bucket {bucket}")
+    amount = round(float(amount), 2)
+    anonymous = user.id == ANONYMOUS_USER_ID
+    event = dict(
+        user_id=user.id, amount=amount, bucket=bucket, reason=reason, request_id=request_id, job_id=job_id,
+        other_user_id=other_user_id, folded=not anonymous,
+    )
+    if events is None:
+        record_events(session, [event])
+    else:
+        events.append(event)
+    if anonymous:
+        return
+    apply_to_balance(session, user.id, amount, bucket, kudos_floor(user), also)
+
+
+def record_events(session: Session, events: list[dict]) -> None:
+    if events:
+        session.connection().execute(_INSERT_EVENT, events)
+
+
+@lru_cache(maxsize=256)
+def _balance_statement(bucket: str, also: tuple[tuple[str, str], ...]):
+    """UPDATE users for one bucket plus extra columns ("add" a number or "set" a value),
+    built once with bind parameters (building SQL per call costs more than running it)."""
+    new_balance = User.kudos + bindparam("amount")
+    bucket_column = getattr(User, f"kudos_{bucket}")
+    values = {
+        User.kudos: case((new_balance < bindparam("floor"), bindparam("floor")), else_=new_balance),
+        bucket_column: bucket_column + bindparam("amount"),
+    }
+    for name, how in also:
+        column = getattr(User, name)
+        values[column] = column + bindparam(f"also_{name}") if how == "add" else bindparam(f"also_{name}")
+    return update(User.__table__).where(User.__table__.c.id == bindparam("user_id")).values(values)
+
+
+def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str, floor: int, also: dict | None = None) -> None:
+    """`also` maps column names to ("add", number) or ("set", value)."""
+    also = also or {}
+    statement = _balance_statement(bucket, tuple(sorted((name, how) for name, (how, _) in also.items())))
+    params = {"user_id": user_id, "amount": amount, "floor": floor}
+    params.update({f"also_{name}": value for name, (_, value) in also.items()})
+    session.connection().execute(statement, params)
+
+

@@ -1,0 +1,1 @@
+"""Teams, news and ratings."""

@@ -1,0 +1,1 @@
+"""Horde-wide modes (maintenance, invite-only, raid) and roles."""
