@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 import time
 
@@ -13,17 +12,16 @@ from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from horde import __version__
-from horde.api import API_VERSION, limits
+from horde import secret_key
+from horde.api import API_VERSION, limits, request_guard
 from horde.api import install as install_api
 from horde.cache import make_cache
 from horde.db import Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.workers.live import LiveWorkers
 from horde.services import Services, make_store
-from horde.settings import DEV_SECRET_KEY, Settings
+from horde.settings import Settings
 from horde.web import install as install_web
-
-log = logging.getLogger(__name__)
 
 # spec/api.md §1.2: what browser clients on other origins may send.
 CORS_ALLOW_HEADERS = [
@@ -40,14 +38,23 @@ CORS_ALLOW_HEADERS = [
     "Proxy-Authorization",
 ]
 CORS_METHODS = ["POST", "GET", "OPTIONS", "PUT", "DELETE", "PATCH"]
+# HTML pages load nothing but our own files (no inline script or style anywhere), cannot be
+# framed (the key-reset and transfer forms), and send no referrer (a key page's URL is nobody's).
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+HSTS = "max-age=31536000"
 
 migrate = Migrate(directory=str(__import__("pathlib").Path(__file__).resolve().parent.parent / "migrations"))
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
-    if settings.secret_key == DEV_SECRET_KEY and not settings.development:
-        log.warning("HORDE_SECRET_KEY is not set: API keys are hashed with the development secret")
+    settings = secret_key.resolve(settings or Settings.from_env())
 
     app = Flask("horde", static_folder=None)  # the web blueprint serves /static
     app.session_interface = PagesOnlySessionInterface()
@@ -60,11 +67,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_SECURE=settings.https,
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session cookie
     )
-    # One proxy hop in front of us (a load balancer): trust its X-Forwarded-For.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if settings.trusted_proxies:
+        # Only the hops we were told about may say who the client is (X-Forwarded-For) and how
+        # it reached them; without them a client could pick its own address and pass every
+        # per-IP limit.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db = Database(settings.effective_database_url)
     cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
@@ -82,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         send_wildcard=True,
         vary_header=False,
     )
+    request_guard.install(app)
     install_api(app, settings)
     install_web(app, settings)
     _install_service_info(app, settings)
@@ -106,6 +118,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers["Access-Control-Allow-Methods"] = allow_methods
         response.headers["Access-Control-Allow-Headers"] = allow_headers
         response.headers["Horde-Node"] = node
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if response.mimetype == "text/html":
+            response.headers.update(PAGE_HEADERS)
+        if settings.https:
+            response.headers["Strict-Transport-Security"] = HSTS
         if "started" in g:  # time in the application; the rest of a client's wait is elsewhere
             response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.started) * 1000:.2f}"
         if request.method == "OPTIONS" and not response.get_data():

@@ -26,11 +26,23 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
         raise click.UsageError(str(exc)) from None
 
 
+def _with_secret(settings: Settings) -> Settings:
+    """The settings with their secret (HORDE_SECRET_KEY or a development one), or one line
+    saying which variable to set and exit."""
+    from horde import secret_key
+
+    try:
+        return secret_key.resolve(settings)
+    except SettingsError as exc:
+        click.echo(f"horde: refusing to start: {exc}", err=True)
+        sys.exit(2)
+
+
 def _app(settings: Settings):
     from horde.app import create_app
 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return create_app(settings)
+    return create_app(_with_secret(settings))
 
 
 @click.group()
@@ -124,12 +136,15 @@ def _redacted(url: str) -> str:
 def serve(ctx, mode, host, port, workers, dev, no_jobs) -> None:
     """Serve the API (gunicorn, or Flask's server with --dev)."""
     settings = _settings(ctx, mode=mode, host=host, port=port, web_workers=workers, run_jobs=False if no_jobs else None)
+    if dev:
+        settings = settings.with_(environment="development")
+    settings = _with_secret(settings)  # a development secret is created before any worker starts
     problem = schema_problem(settings)
     if problem:
         click.echo(f"horde: refusing to start: {problem}", err=True)
         sys.exit(2)
     if dev:
-        app = _app(settings.with_(environment="development"))
+        app = _app(settings)
         if settings.run_jobs:
             from horde.jobs import start_in_background
 

@@ -16,6 +16,7 @@ def run(settings: Settings) -> None:
             "HORDE_HOST": settings.host,
             "HORDE_PORT": str(settings.port),
             "HORDE_RUN_JOBS": "true" if settings.run_jobs else "false",
+            "HORDE_ENV": settings.environment,
         }
     )
     if settings.web_workers:

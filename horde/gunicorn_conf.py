@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 
-from horde.settings import Settings
+from horde import gunicorn_errors, secret_key
+from horde.settings import Settings, SettingsError
 
 _settings = Settings.from_env()
+try:  # before any worker starts: one line instead of a traceback per worker
+    _settings = secret_key.resolve(_settings)
+except SettingsError as exc:
+    sys.exit(f"horde: refusing to start: {exc}")
 
 wsgi_app = "horde.wsgi:app"
 bind = f"{_settings.host}:{_settings.port}"
@@ -33,6 +39,11 @@ graceful_timeout = 20
 keepalive = 5
 # Clients such as horde-sdk send a `client_agent` header; drop it instead of refusing the request.
 header_map = "drop"
+# A little above the application's own limits (horde.api.request_guard: 4 KB URLs, 8 KB
+# headers), which answer with their JSON refusal; what gunicorn refuses itself is JSON too.
+limit_request_line = 8190
+limit_request_field_size = 16384
+gunicorn_errors.install(limit_request_line, limit_request_field_size)
 loglevel = _settings.log_level
 accesslog = None
 errorlog = "-"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from horde.modes import Mode
 
-DEV_SECRET_KEY = "horde-development-secret-change-me"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class SettingsError(ValueError):
@@ -41,6 +41,13 @@ def _int(value: str, name: str) -> int:
         raise SettingsError(f"{name} must be an integer, not {value!r}") from None
 
 
+def _hops(value: str, name: str) -> int:
+    hops = _int(value, name)
+    if not 0 <= hops <= 10:
+        raise SettingsError(f"{name} must be a number of proxy hops from 0 to 10, not {value!r}")
+    return hops
+
+
 def _list(value: str) -> list[str]:
     value = value.strip()
     if not value:
@@ -56,7 +63,7 @@ class Settings:
     database_url: str = ""  # empty: a SQLite file per mode under data_dir
     redis_url: str = ""  # empty: in-process stand-ins for cache, limits and locks
     redis_prefix: str = ""  # empty: "horde:<mode>:", so two hordes can share one Redis
-    secret_key: str = DEV_SECRET_KEY
+    secret_key: str = ""  # empty: generated in data_dir for development, refused otherwise (horde.secret_key)
     horde_name: str = ""  # empty: "Stable Horde" or "KoboldAI Horde" by mode
     host: str = "127.0.0.1"
     port: int = 7001
@@ -74,7 +81,8 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     max_upload_bytes: int = 32 * 1024 * 1024
-    environment: str = "production"
+    environment: str = "development"  # "production": HORDE_SECRET_KEY is required
+    trusted_proxies: int = 0  # proxy hops in front of us whose X-Forwarded-* headers are believed
     log_level: str = "info"
     # OAuth providers of the registration page: each is offered once its id and secret are set.
     discord_client_id: str = ""
@@ -118,6 +126,7 @@ class Settings:
             "s3_secret_key": ("HORDE_S3_SECRET_KEY", _text),
             "max_upload_bytes": ("HORDE_MAX_UPLOAD_BYTES", _int),
             "environment": ("HORDE_ENV", _text),
+            "trusted_proxies": ("HORDE_TRUSTED_PROXIES", _hops),
             "log_level": ("HORDE_LOG_LEVEL", _text),
             "discord_client_id": ("HORDE_DISCORD_CLIENT_ID", _text),
             "discord_client_secret": ("HORDE_DISCORD_CLIENT_SECRET", _text),
@@ -166,12 +175,10 @@ class Settings:
 
     @property
     def development(self) -> bool:
-        return self.environment == "development"
+        """A development server: not declared production and reachable from this machine only."""
+        return self.environment != "production" and self.host in LOOPBACK_HOSTS
 
     @property
-    def secure_cookies(self) -> bool:
-        """Session cookies are Secure except in development and on a loopback http URL
-        (`make run` on one machine, where there is no TLS to send them over)."""
-        url = urlsplit(self.effective_public_url)
-        local_http = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1")
-        return not (self.development or local_http)
+    def https(self) -> bool:
+        """Clients reach us over TLS: cookies are Secure and browsers are told to stay on https."""
+        return urlsplit(self.effective_public_url).scheme == "https"

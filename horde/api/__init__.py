@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, render_template, url_for
 from flask_restx import Api
 
 from horde import __version__
@@ -37,6 +37,12 @@ def install(app: Flask, settings: Settings) -> Api:
         doc="/",
         catch_all_404s=False,
     )
+
+    @api.documentation
+    def documentation():
+        # Swagger UI from a template of the web pages: no inline script or style (their CSP).
+        return render_template("api_docs.html", title=api.title, specs_url=url_for(api.endpoint("specs")))
+
     for namespace in COMMON_NAMESPACES + mode_namespaces(settings.mode):
         api.add_namespace(namespace, path="/v2")
     api_errors.install(app, api, settings.mode)

@@ -23,7 +23,9 @@ _HTTP_RC = {
     404: errors.NotFound,
     405: errors.MethodNotAllowed,
     413: errors.PayloadTooLarge,
+    414: errors.URITooLong,
     429: errors.RateLimited,
+    431: errors.RequestHeaderFieldsTooLarge,
 }
 
 

@@ -13,6 +13,7 @@ from flask import request
 from flask_restx import Model, fields
 from jsonschema import Draft4Validator
 
+from horde.api import json_input
 from horde.domain import errors
 
 _validators: dict[int, Draft4Validator] = {}
@@ -44,28 +45,14 @@ def _validator(model: Model) -> Draft4Validator:
     return validator
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
-
-
 def json_body() -> dict:
-    """The request's JSON object ({} for an empty body)."""
+    """The request's JSON object ({} for an empty body), read strictly (`json_input`)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
-    data = request.get_json(force=True, silent=True)
-    if data is None:
-        raise errors.MalformedJSON()
+    data = json_input.loads(raw)
     if not isinstance(data, dict):
         raise errors.ValidationFailed(errors={"": "The request body must be a JSON object."})
-    if _contains_nul(data):
-        raise errors.NulByteInPayload()
     return data
 
 
@@ -88,11 +75,17 @@ def missing_header(name: str, help_text: str) -> errors.ValidationFailed:
     return errors.ValidationFailed(errors={name: f"{help_text} Missing required parameter in the HTTP headers"})
 
 
-def query_int(name: str, default: int | None) -> int | None:
+def query_int(name: str, default: int | None, *, minimum: int = -json_input.MAX_INTEGER,
+              maximum: int = json_input.MAX_INTEGER) -> int | None:
+    """An integer query parameter within [minimum, maximum]; absent: `default`. An empty
+    value is not a number, and one out of range is refused, not clamped."""
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return default
-    try:
-        return int(value)
-    except ValueError:
-        raise errors.ValidationFailed(errors={name: f"invalid literal for int() with base 10: '{value}'"}) from None
+    text = value.strip()
+    if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
+        raise errors.ValidationFailed(errors={name: f"{value[:40]!r} is not an integer"})
+    number = int(text)
+    if not minimum <= number <= maximum:
+        raise errors.ValidationFailed(errors={name: f"{number} is outside the allowed range {minimum} to {maximum}"})
+    return number

@@ -492,6 +492,14 @@ class PayloadTooLarge(HordeError):
     status, rc, message = 413, "PayloadTooLarge", "The request body is too large."
 
 
+class URITooLong(HordeError):
+    status, rc, message = 414, "URITooLong", "The URL is too long."
+
+
+class RequestHeaderFieldsTooLarge(HordeError):
+    status, rc, message = 431, "RequestHeaderFieldsTooLarge", "A request header is too large."
+
+
 class Locked(HordeError):
     status, rc, message = 423, "Locked", "This resource is in use."
 
