@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from flask_restx import fields
 
+from horde.domain.workers import checkin
+
+# Lengths of lists no rule of the domain bounds with a return code of its own.
+MAX_REQUEST_MODELS = 100  # models one request may name
+MAX_REQUEST_WORKERS = 20  # worker ids one request may list (the first 5 are used)
+MAX_WORKER_MODELS = 1000  # models one pop may declare (the first 300 or 200 are kept)
+MAX_NAMES = 100  # priority usernames of a pop
+
+
+def request_lists() -> dict:
+    """`models` and `workers` of a new request, image or text."""
+    return {
+        "workers": fields.List(fields.String(max_length=36), max_items=MAX_REQUEST_WORKERS),
+        "models": fields.List(
+            fields.String(max_length=255), max_items=MAX_REQUEST_MODELS,
+            description="Omitted: stable_diffusion (image). Empty list: any model.",
+        ),
+        "proxied_account": fields.String(max_length=255),
+    }
+
 
 def check_fields() -> dict:
     return {
@@ -15,10 +35,10 @@ def check_fields() -> dict:
 
 def pop_input_fields() -> dict:
     return {
-        "name": fields.String(required=True),
-        "priority_usernames": fields.List(fields.String),
+        "name": fields.String(required=True, min_length=1, max_length=checkin.NAME_MAX),
+        "priority_usernames": fields.List(fields.String(max_length=255), max_items=MAX_NAMES),
         "nsfw": fields.Boolean(default=True),
-        "models": fields.List(fields.String(min_length=3, max_length=255)),
+        "models": fields.List(fields.String(min_length=3, max_length=255), max_items=MAX_WORKER_MODELS),
         "bridge_agent": fields.String(max_length=1000, default="unknown:0:unknown"),
         "threads": fields.Integer(min=1, max=50, default=1),
         "require_upfront_kudos": fields.Boolean(default=False),

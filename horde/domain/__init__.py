@@ -1,7 +1,7 @@
 """The rules of the horde, without Flask, grouped by capability.
 
 Groups, lowest first; a group imports only from the groups before it (and from the shared
-leaves `errors`, `model_reference`, `profanity`), so there is no cycle between them:
+leaves `errors`, `model_reference`, `profanity`, `aliases`), so there is no cycle between them:
 
     moderation  horde-wide modes, roles (and later filters, IP timeouts, suspicion)
     accounts    API keys, users, the kudos ledger, transfers, registration

@@ -349,6 +349,10 @@ class KudosAwardToAnon(KudosValidationError):
     rc, message = "KudosAwardToAnon", "Kudos cannot be awarded to the anonymous account."
 
 
+class KudosAboveMaximum(KudosValidationError):
+    rc, message = "KudosAboveMaximum", "This would take the balance above the maximum of 1,000,000,000,000 kudos."
+
+
 class IdempotencyKeyConflict(KudosValidationError):
     rc, message = "IdempotencyKeyConflict", "This Idempotency-Key was used for a different transfer."
 

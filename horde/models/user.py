@@ -32,6 +32,9 @@ class User(Base):
     kudos_recurring: Mapped[float] = mapped_column(Float, default=0.0)
     kudos_awarded: Mapped[float] = mapped_column(Float, default=0.0)
     kudos_styled: Mapped[float] = mapped_column(Float, default=0.0)
+    # What the floor added and the ceiling cut off (horde.domain.accounts.ledger): with it,
+    # a balance is always the sum of its kudos events.
+    kudos_adjustments: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     usage_megapixelsteps: Mapped[float] = mapped_column(Float, default=0.0)
     usage_tokens: Mapped[int] = mapped_column(BigId, default=0)

@@ -14,9 +14,9 @@ class Worker(Base):
     __tablename__ = "workers"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    # Unique across all worker types.
+    # Unique across all worker types, ignoring case (no look-alikes of someone's worker).
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    name_lower: Mapped[str] = mapped_column(String(100), index=True)
+    name_lower: Mapped[str] = mapped_column(String(100), unique=True, index=True)
     worker_type: Mapped[str] = mapped_column(String(16))  # image | text | interrogation
     owner_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     team_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("teams.id", ondelete="SET NULL"), index=True)

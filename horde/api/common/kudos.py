@@ -8,14 +8,14 @@ from flask_restx import Namespace, Resource, fields
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
 from horde.domain import errors
-from horde.domain.accounts import transfers
+from horde.domain.accounts import ledger, transfers
 
 ns = Namespace("kudos", description="Kudos transfers", path="/v2")
 transfer_input = ns.model(
     "KudosTransferInput",
     {
         "username": fields.String(required=True, description="The recipient's alias, name#id"),
-        "amount": fields.Integer(default=100, description="Whole kudos, more than 0"),
+        "amount": fields.Integer(default=100, min=1, max=ledger.MAX_AMOUNT, description="Whole kudos, more than 0"),
     },
 )
 transferred = ns.model("KudosTransferred", {"transferred": fields.Float})
@@ -50,7 +50,7 @@ class KudosTransfer(Resource):
 
 award_input = ns.model(
     "KudosAwardInput",
-    {"username": fields.String(required=True), "amount": fields.Integer(default=100)},
+    {"username": fields.String(required=True), "amount": fields.Integer(default=100, min=1, max=ledger.MAX_AMOUNT)},
 )
 awarded = ns.model("KudosAwarded", {"awarded": fields.Float})
 

@@ -7,7 +7,7 @@ from flask_restx import Namespace, Resource, fields, marshal
 
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
-from horde.domain import errors
+from horde.domain import aliases, errors
 from horde.domain.accounts import ledger, users
 
 ns = Namespace("users", description="Users and their API keys", path="/v2")
@@ -80,13 +80,20 @@ user_details = ns.model(
 modify_user_input = ns.model(
     "ModifyUserInput",
     {
-        "kudos": fields.Float(description="Kudos to add (or remove, if negative). Admins only."),
+        "kudos": fields.Float(
+            min=-ledger.MAX_AMOUNT, max=ledger.MAX_AMOUNT,
+            description="Kudos to add (or remove, if negative). Admins only. The balance stays between the "
+            f"user's floor and {ledger.MAX_BALANCE:,}.",
+        ),
         "concurrency": fields.Integer(min=0, max=500),
         "usage_multiplier": fields.Float(min=0.1, max=10),
-        "worker_invited": fields.Integer,
+        "worker_invited": fields.Integer(min=0, max=users.MAX_WORKER_INVITED),
         "moderator": fields.Boolean,
         "public_workers": fields.Boolean,
-        "monthly_kudos": fields.Integer,
+        "monthly_kudos": fields.Integer(
+            min=-users.MAX_MONTHLY_KUDOS, max=users.MAX_MONTHLY_KUDOS,
+            description=f"Added to the monthly amount, which stays between 0 and {users.MAX_MONTHLY_KUDOS:,}.",
+        ),
         "username": fields.String(min_length=3, max_length=100),
         "trusted": fields.Boolean,
         "flagged": fields.Boolean,
@@ -134,7 +141,7 @@ apikey_header.add_argument("apikey", location="headers", required=True, help=API
 optional_apikey = ns.parser()
 optional_apikey.add_argument("apikey", location="headers", required=False, help=APIKEY_HELP)
 list_query = ns.parser()
-list_query.add_argument("page", type=int, location="args", default=1)
+list_query.add_argument("page", type=int, location="args", default=1, help=f"1 or more; past {users.MAX_PAGE} the list is empty")
 list_query.add_argument("sort", type=str, location="args", default="kudos", help="kudos (default) or age")
 
 
@@ -148,11 +155,12 @@ def _render(data: dict) -> dict:
 
 
 def _user_id(raw: str) -> int:
-    if not raw.isdigit():
+    number = aliases.user_id(raw)
+    if number is None:
         raise errors.UserNotFound(
-            f"User ID '{raw}' is not a number. Use the numeric part of the alias (name#id)."
+            f"User ID '{raw[:40]}' is not a number. Use the numeric part of the alias (name#id)."
         )
-    return int(raw)
+    return number
 
 
 @ns.route("/find_user", endpoint="find_user")
@@ -178,7 +186,7 @@ class UserList(Resource):
     @ns.response(200, "Success", [user_details])
     def get(self):
         """A page of users (25 per page), richest first or oldest first."""
-        page = validation.query_int("page", 1)
+        page = validation.query_int("page", 1)  # spec: below 1 is 1, past MAX_PAGE an empty list
         sort = request.args.get("sort", "kudos")
         db = session()
         return [marshal(users.details(db, u, users.PUBLIC), user_details) for u in users.list_page(db, page, sort)]

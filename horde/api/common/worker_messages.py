@@ -24,7 +24,7 @@ message_input = ns.model(
         "worker_id": fields.String(min_length=36, max_length=36, description="Omit (moderators) to message every worker"),
         "message": fields.String(required=True, min_length=1, max_length=10240),
         "origin": fields.String(min_length=1, max_length=255, description="Moderators only"),
-        "expiry": fields.Integer(min=1, description="Hours (at most 720; default 12)"),
+        "expiry": fields.Integer(min=1, description=f"Hours (default 12); more than {messages.MAX_HOURS} count as {messages.MAX_HOURS}"),
     },
 )
 apikey = ns.parser()
@@ -33,7 +33,7 @@ list_query = apikey.copy()
 list_query.add_argument("user_id", location="args")
 list_query.add_argument("worker_id", location="args")
 list_query.add_argument("validity", location="args", default="active", help="active, expired or all")
-list_query.add_argument("page", type=int, location="args", default=1)
+list_query.add_argument("page", type=int, location="args", default=1, help=f"1 to {messages.MAX_PAGE}")
 
 
 @ns.route("/workers/messages", endpoint="worker_messages")
@@ -43,10 +43,10 @@ class MessageList(Resource):
     def get(self):
         """Messages to your workers (moderators: any user's), with the broadcasts."""
         viewer = caller()
-        user_id = validation.query_int("user_id", None)
+        user_id = validation.query_int("user_id", None, minimum=0)
         return messages.listing(
             session(), viewer, user_id=user_id, worker_id=request.args.get("worker_id"),
-            validity=request.args.get("validity") or "active", page=validation.query_int("page", 1), now=utcnow(),
+            validity=request.args.get("validity") or "active", page=validation.query_int("page", 1, minimum=1, maximum=messages.MAX_PAGE), now=utcnow(),
         )
 
     @ns.expect(apikey, message_input)

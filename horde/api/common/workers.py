@@ -34,8 +34,9 @@ worker_details = ns.model(
 modify_input = ns.model(
     "ModifyWorkerInput",
     {
-        "maintenance": fields.Boolean, "maintenance_msg": fields.String, "paused": fields.Boolean,
-        "info": fields.String(max_length=1000), "name": fields.String(min_length=5, max_length=100),
+        "maintenance": fields.Boolean, "maintenance_msg": fields.String(max_length=worker_admin.MAINTENANCE_MSG_MAX),
+        "paused": fields.Boolean, "info": fields.String(max_length=worker_admin.INFO_MAX),
+        "name": fields.String(min_length=worker_admin.NAME_MIN, max_length=worker_admin.NAME_MAX),
         "team": fields.String(max_length=36),
     },
 )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_restx import Namespace, fields
 
-from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields
-
+from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields, request_lists
 from horde.domain import model_reference as ref
+from horde.domain.queue import image_requests
+from horde.domain.workers import checkin
 
 SAMPLERS = [
     "k_lms", "k_heun", "k_euler", "k_euler_a", "k_dpm_2", "k_dpm_2_a", "k_dpm_fast", "k_dpm_adaptive",
@@ -36,19 +37,19 @@ def build(ns: Namespace) -> dict:
         "strength": fields.Float(min=-5, max=5, default=1.0),
     })
     m["extra_text"] = ns.model("ExtraText", {
-        "text": fields.String(required=True, min_length=1),
-        "reference": fields.String(required=True, min_length=3),
+        "text": fields.String(required=True, min_length=1, max_length=1000),
+        "reference": fields.String(required=True, min_length=3, max_length=255),
     })
     m["extra_source_image"] = ns.model("ExtraSourceImage", {
         "image": fields.String(required=True, min_length=1),
-        "strength": fields.Float(default=1.0),
+        "strength": fields.Float(default=1.0, min=-5, max=5),
     })
     m["params"] = ns.model("ModelGenerationInputStable", {
         "sampler_name": fields.String(enum=SAMPLERS, default="k_euler_a"),
         "cfg_scale": fields.Float(min=0, max=100, default=5.0),
         "denoising_strength": fields.Float(min=0.01, max=1.0),
         "hires_fix_denoising_strength": fields.Float(min=0.01, max=1.0),
-        "seed": fields.String(description="Digits are used as a number, other text is hashed."),
+        "seed": fields.String(max_length=256, description="Digits are used as a number, other text is hashed."),
         "height": fields.Integer(min=64, max=3072, multiple=64, default=512),
         "width": fields.Integer(min=64, max=3072, multiple=64, default=512),
         "seed_variation": fields.Integer(min=1, max=1000),
@@ -64,14 +65,29 @@ def build(ns: Namespace) -> dict:
         "loras": fields.List(fields.Nested(m["lora"])),
         "tis": fields.List(fields.Nested(m["ti"])),
         "special": fields.Raw,
-        "extra_texts": fields.List(fields.Nested(m["extra_text"])),
+        "extra_texts": fields.List(fields.Nested(m["extra_text"]), max_items=10),
         "workflow": fields.String(enum=["qr_code"]),
         "transparent": fields.Boolean(default=False),
         "steps": fields.Integer(min=1, max=500, default=30),
         "n": fields.Integer(min=1, max=20, default=1),
+        # Passed to the worker as sent (newer samplers and schedulers).
+        "scheduler": fields.String(max_length=40),
+        "control_strength": fields.Float(min=0.01, max=3.0),
+        "post_processing_order": fields.String(max_length=40),
+        "flow_shift": fields.Float(min=0, max=100),
+        "sampler_eta": fields.Float(min=0, max=1000),
+        "sampler_s_noise": fields.Float(min=0, max=1000),
+        "sampler_s_churn": fields.Float(min=0, max=1000),
+        "sampler_s_tmin": fields.Float(min=0, max=1000),
+        "sampler_s_tmax": fields.Float(min=0, max=1000),
+        "sampler_solver_type": fields.String(max_length=40),
     })
     m["input"] = ns.model("GenerationInputStable", {
-        "prompt": fields.String(required=True, min_length=1, description="positive###negative"),
+        "prompt": fields.String(
+            required=True, min_length=1, max_length=image_requests.MAX_PROMPT_BYTES,
+            description=f"positive###negative; at most {image_requests.MAX_PROMPT_WORDS} words "
+            f"and {image_requests.MAX_PROMPT_BYTES:,} bytes",
+        ),
         "params": fields.Nested(m["params"]),
         "nsfw": fields.Boolean(default=True),
         "trusted_workers": fields.Boolean(default=False),
@@ -79,9 +95,8 @@ def build(ns: Namespace) -> dict:
         "slow_workers": fields.Boolean(default=True),
         "extra_slow_workers": fields.Boolean(default=False),
         "censor_nsfw": fields.Boolean(default=True),
-        "workers": fields.List(fields.String(max_length=36)),
+        **request_lists(),
         "worker_blacklist": fields.Boolean(default=False),
-        "models": fields.List(fields.String, description="Omitted: stable_diffusion. Empty list: any model."),
         "source_image": fields.String(description="Base64 image or an http(s) URL."),
         "source_processing": fields.String(enum=SOURCE_PROCESSING, default="img2img"),
         "source_mask": fields.String,
@@ -90,7 +105,6 @@ def build(ns: Namespace) -> dict:
         "shared": fields.Boolean(default=False),
         "replacement_filter": fields.Boolean(default=True),
         "dry_run": fields.Boolean(default=False),
-        "proxied_account": fields.String,
         "disable_batching": fields.Boolean(default=False),
         "allow_downgrade": fields.Boolean(default=False),
         "webhook": fields.String(min_length=10, max_length=1024),
@@ -118,8 +132,8 @@ def build(ns: Namespace) -> dict:
     })
     m["pop_input"] = ns.model("PopInputStable", {
         **pop_input_fields(),
-        "max_pixels": fields.Integer(default=262144),
-        "blacklist": fields.List(fields.String),
+        "max_pixels": fields.Integer(default=262144, min=1, max=checkin.MAX_PIXELS),
+        "blacklist": fields.List(fields.String(max_length=255), max_items=checkin.MAX_BLACKLIST),
         "allow_img2img": fields.Boolean(default=True),
         "allow_painting": fields.Boolean(default=True),
         "allow_unsafe_ipaddr": fields.Boolean(default=True),
@@ -154,6 +168,6 @@ def build(ns: Namespace) -> dict:
     })
     m["aesthetics"] = ns.model("AestheticsPayload", {
         "best": fields.String(min_length=36, max_length=36),
-        "ratings": fields.List(fields.Nested(m["rating"])),
+        "ratings": fields.List(fields.Nested(m["rating"]), max_items=100),
     })
     return m

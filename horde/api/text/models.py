@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask_restx import Namespace, fields
 
-from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields
+from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields, request_lists
+from horde.domain.queue import text_requests
+from horde.domain.workers import checkin
 
 
 def build(ns: Namespace) -> dict:
@@ -23,9 +25,9 @@ def build(ns: Namespace) -> dict:
         "top_k": fields.Integer(min=0, max=200),
         "top_p": fields.Float(min=0.001, max=1),
         "typical": fields.Float(min=0, max=1),
-        "sampler_order": fields.List(fields.Integer),
+        "sampler_order": fields.List(fields.Integer(min=0, max=100), max_items=32),
         "use_default_badwordsids": fields.Boolean,
-        "stop_sequence": fields.List(fields.String),
+        "stop_sequence": fields.List(fields.String(max_length=2000), max_items=1000),
         "min_p": fields.Float(min=0, max=1, default=0.0),
         "smoothing_factor": fields.Float(min=0, max=10, default=0.0),
         "dynatemp_range": fields.Float(min=0, max=5, default=0.0),
@@ -37,22 +39,23 @@ def build(ns: Namespace) -> dict:
         "image": fields.String(required=True, min_length=1), "strength": fields.Float(default=1.0),
     })
     m["input"] = ns.model("GenerationInputKobold", {
-        "prompt": fields.String(required=True, description="The prompt to continue"),
+        "prompt": fields.String(
+            required=True, max_length=text_requests.MAX_PROMPT_BYTES,
+            description=f"The prompt to continue; at most {text_requests.MAX_PROMPT_BYTES:,} bytes",
+        ),
         "params": fields.Nested(m["params"]),
-        "softprompt": fields.String(min_length=1),
+        "softprompt": fields.String(min_length=1, max_length=255),
         "trusted_workers": fields.Boolean(default=False),
         "validated_backends": fields.Boolean(default=False),
         "slow_workers": fields.Boolean(default=True),
         "extra_slow_workers": fields.Boolean(default=False),
-        "workers": fields.List(fields.String(max_length=36)),
+        **request_lists(),
         "worker_blacklist": fields.Boolean(default=False),
-        "models": fields.List(fields.String),
         "dry_run": fields.Boolean(default=False),
-        "proxied_account": fields.String,
         "extra_source_images": fields.List(fields.Nested(m["extra_source_image"])),
         "disable_batching": fields.Boolean(default=False),
         "allow_downgrade": fields.Boolean(default=False),
-        "webhook": fields.String,
+        "webhook": fields.String(min_length=10, max_length=1024),
         "style": fields.String(min_length=3, max_length=1024),
     })
     m["async"] = ns.model("RequestAsyncKobold", {"id": fields.String, "kudos": fields.Float, "message": fields.String})
@@ -69,9 +72,9 @@ def build(ns: Namespace) -> dict:
     m["status"] = ns.model("RequestStatusKobold", {**check, "generations": fields.List(fields.Nested(m["generation"]))})
     m["pop_input"] = ns.model("PopInputKobold", {
         **pop_input_fields(),
-        "max_length": fields.Integer(default=512),
-        "max_context_length": fields.Integer(default=2048),
-        "softprompts": fields.List(fields.String),
+        "max_length": fields.Integer(default=512, min=1, max=checkin.MAX_LENGTH),
+        "max_context_length": fields.Integer(default=2048, min=1, max=checkin.MAX_CONTEXT_LENGTH),
+        "softprompts": fields.List(fields.String(max_length=255), max_items=checkin.MAX_SOFTPROMPTS),
     })
     m["message"] = ns.model("ResponseModelMessagePopKobold", pop_message_fields())
     m["pop"] = ns.model("GenerationPayloadKobold", {

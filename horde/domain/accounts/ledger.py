@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from horde.models import ANONYMOUS_USER_ID, KudosEvent, User
@@ -14,6 +14,13 @@ from horde.models import ANONYMOUS_USER_ID, KudosEvent, User
 FLOOR_ANONYMOUS = -50
 FLOOR_PSEUDONYMOUS = 14
 FLOOR_OAUTH = 25
+# Highest balance, whatever the route: kudos stay exact to the cent (1e12 x 100 < 2^53) and
+# the queue priority taken from them stays a 64-bit integer. Movements a person asks for
+# (transfers, awards, admin changes) are at most MAX_AMOUNT each and refused when they would
+# pass the ceiling; earned kudos past it are cut off, and what the floor added or the ceiling
+# cut off is recorded in `users.kudos_adjustments`, so balances always add up.
+MAX_BALANCE = 10**12
+MAX_AMOUNT = 10**10
 
 _INSERT_EVENT = insert(KudosEvent.__table__)
 
@@ -56,7 +63,8 @@ def move_kudos(
     also: dict | None = None,
     events: list[dict] | None = None,
 ) -> None:
-    """Add `amount` (may be negative) to a balance, never below the user's floor.
+    """Add `amount` (may be negative) to a balance, never below the user's floor nor above
+    MAX_BALANCE (the difference is added to `kudos_adjustments`).
 
     One atomic UPDATE (no read-modify-write), plus one appended event; `also` adds more
     column changes to that same UPDATE, as {column name: ("add", n) or ("set", value)}.
@@ -81,6 +89,12 @@ def move_kudos(
     apply_to_balance(session, user.id, amount, bucket, kudos_floor(user), also)
 
 
+def room_below_ceiling(session: Session, user_id: int) -> float:
+    """How many kudos `user_id` can still receive (read in the caller's transaction)."""
+    balance = session.scalar(select(User.kudos).where(User.id == user_id)) or 0.0
+    return MAX_BALANCE - balance
+
+
 def record_events(session: Session, events: list[dict]) -> None:
     if events:
         session.connection().execute(_INSERT_EVENT, events)
@@ -92,8 +106,12 @@ def _balance_statement(bucket: str, also: tuple[tuple[str, str], ...]):
     built once with bind parameters (building SQL per call costs more than running it)."""
     new_balance = User.kudos + bindparam("amount")
     bucket_column = getattr(User, f"kudos_{bucket}")
+    # Every SET reads the row as it was, so both columns see the same new balance.
+    below, above = new_balance < bindparam("floor"), new_balance > MAX_BALANCE
     values = {
-        User.kudos: case((new_balance < bindparam("floor"), bindparam("floor")), else_=new_balance),
+        User.kudos: case((below, bindparam("floor")), (above, MAX_BALANCE), else_=new_balance),
+        User.kudos_adjustments: User.kudos_adjustments
+        + case((below, bindparam("floor") - new_balance), (above, MAX_BALANCE - new_balance), else_=0),
         bucket_column: bucket_column + bindparam("amount"),
     }
     for name, how in also:

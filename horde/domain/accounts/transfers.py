@@ -8,10 +8,11 @@ so transfers in opposite directions cannot deadlock.
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from horde.cache import Cache
-from horde.domain import errors
+from horde.domain import aliases, errors
 from horde.domain.accounts import ledger
 from horde.domain.moderation import roles
 from horde.models import KudosEvent, User
@@ -21,10 +22,10 @@ SUSPICIOUS_AT = 5
 
 
 def _target_id(username: str) -> int:
-    tail = (username or "").rsplit("#", 1)[-1] if "#" in (username or "") else ""
-    if not tail.isdigit():
+    target_id = aliases.alias_id(username)
+    if target_id is None:
         raise errors.InvalidTargetUsername()
-    return int(tail)
+    return target_id
 
 
 def _suspicious(user: User) -> bool:
@@ -38,6 +39,8 @@ def _check(source: User, target: User | None, amount: int) -> User:
         raise errors.NegativeKudosTransfer()
     if amount == 0:
         raise errors.InvalidKudosAmount()
+    if amount > ledger.MAX_AMOUNT:
+        raise errors.InvalidKudosAmount(f"A transfer moves at most {ledger.MAX_AMOUNT:,} kudos.")
     if target is None or target.oauth_id == "<wiped>":
         raise errors.InvalidTargetUsername()
     if target.is_anonymous:
@@ -92,6 +95,13 @@ def transfer(session: Session, cache: Cache, source: User, username: str, amount
         raise errors.TooFastKudosTransfers()
     # Lock both rows in id order: opposite transfers wait for each other instead of deadlocking.
     session.execute(select(User.id).where(User.id.in_(sorted({source.id, target.id}))).order_by(User.id).with_for_update())
+    # A transfer with the same key may have committed while we waited for the lock.
+    if idempotency_key and _replayed(session, source.id, idempotency_key, target.id, amount):
+        session.rollback()
+        return amount
+    if ledger.room_below_ceiling(session, target.id) < amount:
+        session.rollback()
+        raise errors.KudosAboveMaximum()
     params = {"source_id": source.id, "floor": ledger.kudos_floor(source), "amount": amount}
     if session.connection().execute(_DEBIT, params).rowcount != 1:
         session.rollback()
@@ -107,7 +117,15 @@ def transfer(session: Session, cache: Cache, source: User, username: str, amount
                    idempotency_key=idempotency_key, folded=True)
     )
     ledger.move_kudos(session, target, amount, bucket="received", reason="transfer", other_user_id=source.id)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Where rows cannot be locked (SQLite) the same key can race to the insert: the loser
+        # answers as a replay of the winner (or as a conflict if its transfer differs).
+        session.rollback()
+        if idempotency_key and _replayed(session, source.id, idempotency_key, target.id, amount):
+            return amount
+        raise
     cache.set(f"transfer:{source.id}->{target.id}", True, RECENT_TRANSFER_SECONDS)
     return amount
 
@@ -120,13 +138,17 @@ def award(session: Session, actor: User, username: str, amount: int, admins: lis
         raise errors.NotAllowedAwards()
     if amount <= 0:
         raise errors.InvalidKudosAmount()
-    tail = (username or "").rsplit("#", 1)[-1] if "#" in (username or "") else ""
-    target = session.get(User, int(tail)) if tail.isdigit() else None
+    if amount > ledger.MAX_AMOUNT:
+        raise errors.InvalidKudosAmount(f"An award is at most {ledger.MAX_AMOUNT:,} kudos.")
+    target_id = aliases.alias_id(username)
+    target = session.get(User, target_id) if target_id is not None else None
     if target is None or target.oauth_id == "<wiped>":
         raise errors.InvalidAwardUsername()
     if target.is_anonymous:
         raise errors.KudosAwardToAnon()
     if not target.flagged:
+        if ledger.room_below_ceiling(session, target.id) < amount:
+            raise errors.KudosAboveMaximum()
         ledger.move_kudos(session, target, amount, bucket="awarded", reason="award", other_user_id=actor.id)
     session.commit()
     return amount

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from horde.db import utcnow
-from horde.domain import errors, profanity
+from horde.domain import aliases, errors, profanity
 from horde.domain.accounts import apikeys, ledger
 from horde.domain.moderation import roles
 from horde.models import GenerationRequest, User, Worker
@@ -22,6 +22,8 @@ _USERNAME_BAD = re.compile(r"[<>#\x00-\x1f]")
 PUBLIC, SELF, MODERATOR = 0, 1, 2
 USERS_PAGE_SIZE = 25
 MAX_PAGE = 10000
+MAX_MONTHLY_KUDOS = 10**8  # what one user can be paid each month, at most
+MAX_WORKER_INVITED = 10000
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -34,12 +36,9 @@ def get_user(session: Session, user_id: int) -> User:
 def find_by_reference(session: Session, reference: str) -> User:
     """A user by id, alias (`name#id`) or unique username, for the CLI."""
     ref = reference.strip()
-    if ref.isdigit():
-        return get_user(session, int(ref))
-    if "#" in ref:
-        tail = ref.rsplit("#", 1)[1]
-        if tail.isdigit():
-            return get_user(session, int(tail))
+    user_id = aliases.user_id(ref) if "#" not in ref else aliases.alias_id(ref)
+    if user_id is not None:
+        return get_user(session, user_id)
     matches = session.scalars(select(User).where(User.username == ref)).all()
     if len(matches) == 1:
         return matches[0]
@@ -245,11 +244,13 @@ def modify(session: Session, actor: User, target: User, changes: dict[str, Any],
             raise errors.NotModerator("Only the user themselves or a moderator can change this.")
     result: dict[str, Any] = {}
     if "kudos" in present:
+        if present["kudos"] > 0 and ledger.room_below_ceiling(session, target.id) < present["kudos"]:
+            raise errors.KudosAboveMaximum()
         ledger.move_kudos(session, target, present["kudos"], bucket="admin", reason="admin", other_user_id=actor.id)
         session.refresh(target)
         result["new_kudos"] = round(target.kudos, 2)
     if "monthly_kudos" in present:
-        target.monthly_kudos = max(0, target.monthly_kudos + int(present["monthly_kudos"]))
+        target.monthly_kudos = min(max(0, target.monthly_kudos + int(present["monthly_kudos"])), MAX_MONTHLY_KUDOS)
         result["monthly_kudos"] = target.monthly_kudos
     for flag in ("usage_multiplier", "concurrency", "worker_invited", "customizer", "vpn", "service", "special", "flagged"):
         if flag in present:

@@ -11,12 +11,13 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from horde.domain import errors
+from horde.domain import aliases, errors
 from horde.domain import model_reference as ref
 from horde.domain.queue import pricing
 from horde.domain.workers import bridges
 
 MAX_PROMPT_WORDS = 7500
+MAX_PROMPT_BYTES = 100_000  # a word can be any length: the size is bounded too (UTF-8)
 SECOND_ORDER_SAMPLERS = ("k_heun", "k_dpm_2", "k_dpm_2_a", "k_dpmpp_2s_a", "k_dpmpp_sde")
 NO_HIRES_BASELINES = (ref.FLUX, ref.QWEN, ref.ZIMAGE)
 NO_CONTROLNET_BASELINES = (ref.SDXL, ref.CASCADE, ref.FLUX, ref.QWEN, ref.ZIMAGE)
@@ -51,6 +52,12 @@ class NewRequest:
     extra_source_images: list[dict] = field(default_factory=list)
 
 
+def prompt_size(prompt: str, limit: int) -> None:
+    size = len(prompt.encode("utf-8"))
+    if size > limit:
+        raise errors.InvalidPromptSize(f"Prompts are limited to {limit:,} bytes (UTF-8); this one has {size:,}.")
+
+
 def accurate_steps(steps: int, sampler: str) -> int:
     if sampler == "k_dpm_adaptive":
         return 40
@@ -59,7 +66,7 @@ def accurate_steps(steps: int, sampler: str) -> int:
 
 def seed_to_int(seed: str) -> int:
     """A seed string as the 32-bit number workers use (digits as a number, text hashed)."""
-    value = int(seed) if seed.isdigit() else int.from_bytes(seed.encode(), "little")
+    value = int(seed) if aliases.ascii_digits(seed) else int.from_bytes(seed.encode(), "little")
     value = abs(value)
     while value >= UINT32:
         value >>= 32
@@ -99,7 +106,7 @@ def _check_loras_and_tis(params: dict) -> tuple[list, list]:
     if len(loras) > 5:
         raise errors.TooManyLoras()
     for lora in loras:
-        if lora.get("is_version") and not str(lora.get("name", "")).isdigit():
+        if lora.get("is_version") and not aliases.ascii_digits(str(lora.get("name", ""))):
             raise errors.BadLoraVersion()
     if len(tis) > 20:
         raise errors.TooManyTIs()
@@ -120,6 +127,7 @@ def build(body: dict, *, user_trusted: bool, user_special: bool, user_education:
         raise errors.MissingPrompt()
     if len(prompt.split()) > MAX_PROMPT_WORDS:
         raise errors.InvalidPromptSize(f"Prompts are limited to {MAX_PROMPT_WORDS} words.")
+    prompt_size(prompt, MAX_PROMPT_BYTES)
     params = dict(body.get("params") or {})
     n = int(params.pop("n", 1))
     models = list(body["models"]) if "models" in body else ["stable_diffusion"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from horde.domain import errors
 from horde.domain import model_reference as ref
 from horde.domain.queue import pricing
-from horde.domain.queue.image_requests import NewRequest
+from horde.domain.queue.image_requests import NewRequest, prompt_size
 
 # Sampler settings passed through to the worker as sent.
 PAYLOAD_PARAMS = (
@@ -14,6 +14,7 @@ PAYLOAD_PARAMS = (
     "use_default_badwordsids", "stop_sequence", "frmtadsnsp", "frmtrmblln", "frmtrmspch", "frmttriminc", "singleline",
 )
 DEFAULTS = {"max_context_length": 2048, "max_length": 80}
+MAX_PROMPT_BYTES = 4 * 1024 * 1024  # the largest context (1,048,576 tokens) at about 4 bytes a token
 
 
 def first_model_parameters(models: list[str]) -> float | None:
@@ -25,6 +26,7 @@ def build(body: dict, *, user_trusted: bool) -> NewRequest:
     prompt = body.get("prompt", "")
     if not prompt:
         raise errors.MissingPrompt()
+    prompt_size(prompt, MAX_PROMPT_BYTES)
     if body.get("extra_source_images"):
         raise errors.InvalidExtraSourceImages("Extra source images are not used by text generation.")
     params = dict(body.get("params") or {})

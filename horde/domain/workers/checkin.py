@@ -7,9 +7,10 @@ import re
 import uuid
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from horde.domain import errors, profanity
+from horde.domain import aliases, errors, profanity
 from horde.domain import model_reference as ref
 from horde.domain.accounts import ledger
 from horde.domain.workers import bridges
@@ -22,6 +23,13 @@ UPTIME_REWARD_EVERY = 600
 FORBIDDEN_NAME_PARTS = ("colab", "tpu", "google")
 _TAGS = re.compile(r"<[^>]*>")
 MAX_IMAGE_MODELS, MAX_TEXT_MODELS = 300, 200
+NAME_MAX = 100
+# What a worker may declare it can do: at least 1, at most a sane maximum (a text worker
+# with max_length -1 or 10^12 is a bug or a probe, not a worker).
+MAX_PIXELS = 16384 * 16384
+MAX_LENGTH = 65536  # tokens per generation
+MAX_CONTEXT_LENGTH = 4 * 1024 * 1024  # tokens of context
+MAX_BLACKLIST, MAX_SOFTPROMPTS = 200, 200
 
 
 def clean_name(name: str) -> str:
@@ -31,13 +39,13 @@ def clean_name(name: str) -> str:
     return cleaned
 
 
-def priority_user_ids(aliases: list[str]) -> tuple[int, ...]:
+def priority_user_ids(names: list[str]) -> tuple[int, ...]:
     ids = []
-    for alias in aliases:
-        tail = alias.rsplit("#", 1)[-1] if "#" in alias else ""
-        if not tail.isdigit():
-            raise errors.InvalidPriorityUsername(f"Priority username '{alias}' must be an alias such as name#1.")
-        ids.append(int(tail))
+    for alias in names:
+        user_id = aliases.alias_id(alias)
+        if user_id is None:
+            raise errors.InvalidPriorityUsername(f"Priority username '{alias[:100]}' must be an alias such as name#1.")
+        ids.append(user_id)
     return tuple(ids)
 
 
@@ -68,6 +76,16 @@ def accepted_text_models(declared: list[str], owner: User) -> list[str]:
     if not models:
         raise errors.BadRequest("A text worker must declare at least one model.")
     return models
+
+
+def _own_worker(session: Session, owner: User, name: str, kind: str) -> Worker | None:
+    """The worker called `name` (ignoring case), if it is `owner`'s and of this kind."""
+    worker = session.scalar(select(Worker).where(Worker.name_lower == name.lower()))
+    if worker is not None and worker.worker_type != kind:
+        raise errors.PolymorphicNameConflict()
+    if worker is not None and worker.owner_id != owner.id:
+        raise errors.WrongCredentials()
+    return worker
 
 
 def _admit_new_worker(session: Session, owner: User, name: str, bridge_agent: str, ipaddr: str, modes) -> None:
@@ -106,13 +124,9 @@ def check_in(
         raise errors.DeletedUser()
     if owner.flagged:
         raise errors.WorkerFlaggedMaintenance()
-    name = clean_name(body["name"])[:100]
+    name = clean_name(body["name"])[:NAME_MAX]
     bridge_agent = _TAGS.sub("", body.get("bridge_agent") or "unknown:0:unknown")[:1000]
-    worker = session.scalar(select(Worker).where(Worker.name == name))
-    if worker is not None and worker.worker_type != kind:
-        raise errors.PolymorphicNameConflict()
-    if worker is not None and worker.owner_id != owner.id:
-        raise errors.WrongCredentials()
+    worker = _own_worker(session, owner, name, kind)
     declared = list(body.get("models") or [])
     models = accepted_image_models(declared, owner) if kind == "image" else accepted_text_models(declared, owner)
     if worker is None:
@@ -122,7 +136,14 @@ def check_in(
             created=now, last_check_in=now, models=[], blacklist=[], softprompts=[],
         )
         session.add(worker)
-        session.flush()  # column defaults (counters) are filled in
+        try:
+            session.flush()  # column defaults (counters) are filled in
+        except IntegrityError:
+            # The same name registered by a concurrent first pop: nothing else was written yet.
+            session.rollback()
+            worker = _own_worker(session, owner, name, kind)
+            if worker is None:
+                raise errors.WorkerNameAlreadyExists() from None
         fresh = True
     else:
         fresh = now - worker.last_check_in >= CHECK_IN_DEBOUNCE
@@ -146,7 +167,7 @@ def _record_check_in(session, worker: Worker, owner: User, body: dict, models, b
     worker.threads = int(body.get("threads", 1))
     worker.models = models
     worker.nsfw = bool(body.get("nsfw", True))
-    worker.blacklist = [w[:15] for w in (body.get("blacklist") or [])[:200]]
+    worker.blacklist = [w[:15] for w in (body.get("blacklist") or [])[:MAX_BLACKLIST]]
     worker.extra_slow = bool(body.get("extra_slow_worker", False))
     if worker.worker_type == "image":
         worker.max_pixels = int(body.get("max_pixels", 262144))
@@ -159,7 +180,7 @@ def _record_check_in(session, worker: Worker, owner: User, body: dict, models, b
     else:
         worker.max_length = int(body.get("max_length", 512))
         worker.max_context_length = int(body.get("max_context_length", 2048))
-        worker.softprompts = [s[:100] for s in (body.get("softprompts") or [])[:200]]
+        worker.softprompts = [s[:100] for s in (body.get("softprompts") or [])[:MAX_SOFTPROMPTS]]
 
 
 def reward_uptime(session: Session, worker: Worker, owner: User, models: list[str], body: dict) -> None:

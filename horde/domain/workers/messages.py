@@ -14,6 +14,7 @@ from horde.models import User, Worker, WorkerMessage
 DEFAULT_HOURS, MAX_HOURS = 12, 30 * 24
 MODERATOR_ORIGIN = "AI Horde Moderators"
 PAGE_SIZE = 50
+MAX_PAGE = 10000
 
 
 def rfc822(moment: dt.datetime) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from horde.domain import errors, profanity
@@ -98,7 +99,10 @@ def online(session: Session, now: dt.datetime, *, kind: str | None, name: str | 
 
 
 def find(session: Session, *, worker_id: str | None = None, name: str | None = None) -> Worker:
-    worker = session.get(Worker, worker_id) if worker_id else session.scalar(select(Worker).where(Worker.name == name))
+    if worker_id:
+        worker = session.get(Worker, worker_id)
+    else:  # names are unique ignoring case
+        worker = session.scalar(select(Worker).where(Worker.name_lower == (name or "").strip().lower()))
     if worker is None:
         raise errors.WorkerNotFound(f"Worker '{worker_id or name}' not found.")
     return worker
@@ -149,12 +153,19 @@ def _rename(session: Session, worker: Worker, name: str) -> str:
     name = name.strip()
     if len(name) > NAME_MAX:
         raise errors.TooLongWorkerName()
+    if len(name) < NAME_MIN:
+        raise errors.BadRequest(f"Worker names need at least {NAME_MIN} characters (spaces around them do not count).")
     if profanity.is_profane(name):
         raise errors.ProfaneWorkerName()
-    taken = session.scalar(select(exists().where(Worker.name == name, Worker.id != worker.id)))
+    taken = session.scalar(select(exists().where(Worker.name_lower == name.lower(), Worker.id != worker.id)))
     if taken:
         raise errors.WorkerNameAlreadyExists()
     worker.name, worker.name_lower = name, name.lower()
+    try:
+        session.flush()
+    except IntegrityError:  # taken by a concurrent rename or first pop
+        session.rollback()
+        raise errors.WorkerNameAlreadyExists() from None
     return name
 
 
