@@ -19,6 +19,7 @@ METADATA_TYPES = [
     "lora", "ti", "censorship", "source_image", "source_mask", "extra_source_images", "batch_index", "information",
     "aesthetic_score",
 ]
+SAMPLER_SETTINGS = ("sampler_eta", "sampler_s_noise", "sampler_s_churn", "sampler_s_tmin", "sampler_s_tmax")
 METADATA_VALUES = ["download_failed", "parse_failed", "baseline_mismatch", "csam", "nsfw", "see_ref"]
 
 
@@ -75,11 +76,7 @@ def build(ns: Namespace) -> dict:
         "control_strength": fields.Float(min=0.01, max=3.0),
         "post_processing_order": fields.String(max_length=40),
         "flow_shift": fields.Float(min=0, max=100),
-        "sampler_eta": fields.Float(min=0, max=1000),
-        "sampler_s_noise": fields.Float(min=0, max=1000),
-        "sampler_s_churn": fields.Float(min=0, max=1000),
-        "sampler_s_tmin": fields.Float(min=0, max=1000),
-        "sampler_s_tmax": fields.Float(min=0, max=1000),
+        **{name: fields.Float(min=0, max=1000) for name in SAMPLER_SETTINGS},
         "sampler_solver_type": fields.String(max_length=40),
     })
     m["input"] = ns.model("GenerationInputStable", {
