@@ -65,10 +65,28 @@ def body(model: Model) -> dict:
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
             path = f"{path}.{missing}" if path else missing
-        found.setdefault(path, error.message)
+        found.setdefault(path, _detail(error))
     if found:
         raise errors.ValidationFailed(errors=found)
     return data
+
+
+# jsonschema's messages quote the whole value, which may be a megabyte: say the size instead.
+_SIZES = {
+    "maxLength": lambda e: f"{len(e.instance):,} characters; at most {e.validator_value:,} are allowed",
+    "minLength": lambda e: f"{len(e.instance):,} characters; at least {e.validator_value:,} are needed",
+    "maxItems": lambda e: f"{len(e.instance):,} items; at most {e.validator_value:,} are allowed",
+    "minItems": lambda e: f"{len(e.instance):,} items; at least {e.validator_value:,} are needed",
+}
+MAX_DETAIL = 300
+
+
+def _detail(error) -> str:
+    sized = _SIZES.get(error.validator)
+    if sized is not None:
+        return sized(error)
+    message = error.message
+    return message if len(message) <= MAX_DETAIL else f"{message[:MAX_DETAIL]}..."
 
 
 def missing_header(name: str, help_text: str) -> errors.ValidationFailed:

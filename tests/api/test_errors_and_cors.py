@@ -131,3 +131,34 @@ def test_the_two_modes_document_different_routes(app, text_app):
     assert image_paths != text_paths
     assert not any(p.startswith("/v2/generate/text") for p in image_paths)
     assert not any(p.startswith("/v2/generate/async") for p in text_paths)
+
+
+@pytest.mark.parametrize("path", ["/", "/register", "/transfer", "/terms", "/api/"])
+def test_html_pages_carry_the_security_headers(client, path):
+    response = client.get(path, headers={"Accept": "text/html"})
+    assert response.mimetype == "text/html"
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "Strict-Transport-Security" not in response.headers  # plain http here
+    body = response.get_data(as_text=True)
+    assert "<script>" not in body and "<style" not in body and " style=" not in body and "onload=" not in body
+
+
+def test_api_answers_keep_cors_and_get_no_page_policy(client):
+    response = client.get("/api/v2/status/heartbeat")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" not in response.headers
+
+
+def test_https_public_url_adds_hsts_and_secure_cookies(tmp_path):
+    app = build_app(make_settings(tmp_path, public_url="https://horde.example"))
+    client = app.test_client()
+    for path in ("/register", "/api/v2/status/heartbeat"):
+        assert client.get(path).headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Secure" in app.test_client().get("/register").headers["Set-Cookie"]
+    app.extensions["horde"].db.dispose()

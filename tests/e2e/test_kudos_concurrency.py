@@ -41,3 +41,24 @@ def test_parallel_transfers_conserve_kudos(server, e2e_env):
     ]
     assert sum(balances) == USERS * START  # exactly: nothing created, nothing lost
     assert min(balances) >= FLOOR
+
+
+def test_concurrent_transfers_with_one_idempotency_key_move_kudos_once(server, e2e_env):
+    """Each round sends one transfer eight times at once with the same key: every answer is
+    the same 200, and the kudos move once (the losers used to get a 500)."""
+    (_, payer_key), (payee, _) = (support.create_user_cli(e2e_env, name, "--kudos", "1000") for name in ("keyed", "payee"))
+    rounds, copies = 6, 8
+
+    def send(key):
+        response = requests.post(
+            f"{server.url}/api/v2/kudos/transfer", json={"username": payee, "amount": 7},
+            headers={"apikey": payer_key, "Idempotency-Key": key}, timeout=30,
+        )
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=copies) as pool:
+        for round_number in range(rounds):
+            answers = list(pool.map(send, [f"same-key-{round_number}"] * copies))
+            assert answers == [(200, {"transferred": 7.0})] * copies, answers
+    balance = requests.get(f"{server.url}/api/v2/find_user", headers={"apikey": payer_key}, timeout=10).json()["kudos"]
+    assert balance == 1000 - 7 * rounds

@@ -81,7 +81,7 @@ def build(ns: Namespace) -> dict:
     })
     m["input"] = ns.model("GenerationInputStable", {
         "prompt": fields.String(
-            required=True, min_length=1, max_length=image_requests.MAX_PROMPT_BYTES,
+            required=True, min_length=1,  # longer ones get the rc InvalidPromptSize
             description=f"positive###negative; at most {image_requests.MAX_PROMPT_WORDS} words "
             f"and {image_requests.MAX_PROMPT_BYTES:,} bytes",
         ),

@@ -40,7 +40,7 @@ def build(ns: Namespace) -> dict:
     })
     m["input"] = ns.model("GenerationInputKobold", {
         "prompt": fields.String(
-            required=True, max_length=text_requests.MAX_PROMPT_BYTES,
+            required=True,  # longer ones get the rc InvalidPromptSize
             description=f"The prompt to continue; at most {text_requests.MAX_PROMPT_BYTES:,} bytes",
         ),
         "params": fields.Nested(m["params"]),
