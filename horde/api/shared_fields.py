@@ -13,12 +13,19 @@ MAX_WORKER_MODELS = 1000  # models one pop may declare (the first 300 or 200 are
 MAX_NAMES = 100  # priority usernames of a pop
 
 
-def request_lists() -> dict:
+def nullable(field: fields.Raw) -> fields.Raw:
+    """A response field that can be null, documented so (Swagger 2.0 `x-nullable`)."""
+    plain = field.schema
+    field.schema = lambda: {**plain(), "x-nullable": True}
+    return field
+
+
+def request_lists(model_example: str) -> dict:
     """`models` and `workers` of a new request, image or text."""
     return {
         "workers": fields.List(fields.String(max_length=36), max_items=MAX_REQUEST_WORKERS),
         "models": fields.List(
-            fields.String(max_length=255), max_items=MAX_REQUEST_MODELS,
+            fields.String(max_length=255), max_items=MAX_REQUEST_MODELS, example=[model_example],
             description="Omitted: stable_diffusion (image). Empty list: any model.",
         ),
         "proxied_account": fields.String(max_length=255),
@@ -33,12 +40,12 @@ def check_fields() -> dict:
     }
 
 
-def pop_input_fields() -> dict:
+def pop_input_fields(model_example: str) -> dict:
     return {
-        "name": fields.String(required=True, min_length=1, max_length=checkin.NAME_MAX),
+        "name": fields.String(required=True, min_length=1, max_length=checkin.NAME_MAX, example="My GPU"),
         "priority_usernames": fields.List(fields.String(max_length=255), max_items=MAX_NAMES),
         "nsfw": fields.Boolean(default=True),
-        "models": fields.List(fields.String(min_length=3, max_length=255), max_items=MAX_WORKER_MODELS),
+        "models": fields.List(fields.String(min_length=3, max_length=255), max_items=MAX_WORKER_MODELS, example=[model_example]),
         "bridge_agent": fields.String(max_length=1000, default="unknown:0:unknown"),
         "threads": fields.Integer(min=1, max=50, default=1),
         "require_upfront_kudos": fields.Boolean(default=False),

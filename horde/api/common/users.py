@@ -6,6 +6,7 @@ from flask import request
 from flask_restx import Namespace, Resource, fields, marshal
 
 from horde.api import validation
+from horde.api.shared_fields import nullable
 from horde.api.context import APIKEY_HELP, caller, services, session
 from horde.domain import aliases, errors
 from horde.domain.accounts import ledger, users
@@ -31,11 +32,14 @@ records = ns.model(
         "style": fields.Nested(_per_type),
     },
 )
-usage = ns.model("UsageDetailsOld", {"megapixelsteps": fields.Float, "requests": fields.Integer})
-contributions = ns.model("ContributionsDetails", {"megapixelsteps": fields.Float, "fulfillments": fields.Integer})
+# Old counters, always null (the records replace them): documented as such.
+usage = ns.model("UsageDetailsOld", {"megapixelsteps": nullable(fields.Float()), "requests": nullable(fields.Integer())})
+contributions = ns.model(
+    "ContributionsDetails", {"megapixelsteps": nullable(fields.Float()), "fulfillments": nullable(fields.Integer())}
+)
 monthly = ns.model(
     "MonthlyKudos",
-    {"amount": fields.Integer, "last_received": fields.DateTime(dt_format="rfc822")},
+    {"amount": fields.Integer, "last_received": nullable(fields.DateTime(dt_format="rfc822"))},
 )
 active = ns.model(
     "UserActiveGenerations",
@@ -48,27 +52,27 @@ user_details = ns.model(
         "username": fields.String(description="The user's unique username (name#id)."),
         "id": fields.Integer,
         "kudos": fields.Float,
-        "evaluating_kudos": fields.Float,
+        "evaluating_kudos": nullable(fields.Float()),
         "concurrency": fields.Integer,
         "worker_invited": fields.Integer,
         "moderator": fields.Boolean,
         "kudos_details": fields.Nested(kudos_details),
         "worker_count": fields.Integer,
-        "worker_ids": fields.List(fields.String),
-        "sharedkey_ids": fields.List(fields.String),
-        "active_generations": fields.Nested(active, skip_none=True, allow_null=True),
-        "monthly_kudos": fields.Nested(monthly, allow_null=True),
+        "worker_ids": nullable(fields.List(fields.String)),
+        "sharedkey_ids": nullable(fields.List(fields.String)),
+        "active_generations": nullable(fields.Nested(active, skip_none=True, allow_null=True)),
+        "monthly_kudos": nullable(fields.Nested(monthly, allow_null=True)),
         "trusted": fields.Boolean,
         "flagged": fields.Boolean,
-        "vpn": fields.Boolean,
+        "vpn": nullable(fields.Boolean()),
         "service": fields.Boolean,
         "education": fields.Boolean,
         "customizer": fields.Boolean,
-        "special": fields.Boolean,
+        "special": nullable(fields.Boolean()),
         "pseudonymous": fields.Boolean,
-        "suspicious": fields.Integer,
-        "contact": fields.String,
-        "admin_comment": fields.String,
+        "suspicious": nullable(fields.Integer()),
+        "contact": nullable(fields.String()),
+        "admin_comment": nullable(fields.String()),
         "account_age": fields.Integer,
         "deleted": fields.Boolean,
         "usage": fields.Nested(usage),

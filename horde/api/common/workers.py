@@ -6,13 +6,14 @@ from flask import request
 from flask_restx import Namespace, Resource, fields, marshal
 
 from horde.api import validation
+from horde.api.shared_fields import nullable
 from horde.api.context import APIKEY_HELP, caller, session
 from horde.db import utcnow
 from horde.domain import errors
 from horde.domain.workers import worker_admin
 
 ns = Namespace("workers", description="GPU workers", path="/v2")
-team_lite = ns.model("TeamDetailsLite", {"name": fields.String, "id": fields.String})
+team_lite = ns.model("TeamDetailsLite", {"name": nullable(fields.String()), "id": nullable(fields.String())})
 kudos_details = ns.model("WorkerKudosDetails", {"generated": fields.Float, "uptime": fields.Integer})
 worker_details = ns.model(
     "WorkerDetails",

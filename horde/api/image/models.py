@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, fields
 
-from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields, request_lists
+from horde.api.shared_fields import check_fields, nullable, pop_input_fields, pop_message_fields, request_lists
 from horde.domain import model_reference as ref
 from horde.domain.queue import image_requests
 from horde.domain.workers import checkin
@@ -92,7 +92,7 @@ def build(ns: Namespace) -> dict:
         "slow_workers": fields.Boolean(default=True),
         "extra_slow_workers": fields.Boolean(default=False),
         "censor_nsfw": fields.Boolean(default=True),
-        **request_lists(),
+        **request_lists("stable_diffusion"),
         "worker_blacklist": fields.Boolean(default=False),
         "source_image": fields.String(description="Base64 image or an http(s) URL."),
         "source_processing": fields.String(enum=SOURCE_PROCESSING, default="img2img"),
@@ -128,7 +128,7 @@ def build(ns: Namespace) -> dict:
         **check, "generations": fields.List(fields.Nested(m["generation"])), "shared": fields.Boolean,
     })
     m["pop_input"] = ns.model("PopInputStable", {
-        **pop_input_fields(),
+        **pop_input_fields("stable_diffusion"),
         "max_pixels": fields.Integer(default=262144, min=1, max=checkin.MAX_PIXELS),
         "blacklist": fields.List(fields.String(max_length=255), max_items=checkin.MAX_BLACKLIST),
         "allow_img2img": fields.Boolean(default=True),
@@ -141,13 +141,15 @@ def build(ns: Namespace) -> dict:
         "limit_max_steps": fields.Boolean(default=False),
     })
     m["message"] = ns.model("ResponseModelMessagePop", pop_message_fields())
+    # Without a job (id null) the job's fields are null too.
     m["pop"] = ns.model("GenerationPayloadStable", {
         "payload": fields.Raw(description="ModelPayloadStable: the job's parameters"),
-        "id": fields.String, "ids": fields.List(fields.String), "skipped": fields.Raw,
-        "model": fields.String, "source_image": fields.String, "source_processing": fields.String,
-        "source_mask": fields.String, "extra_source_images": fields.List(fields.Nested(m["extra_source_image"])),
-        "r2_upload": fields.String, "r2_uploads": fields.List(fields.String), "ttl": fields.Integer,
-        "messages": fields.List(fields.Nested(m["message"])),
+        "id": nullable(fields.String(description="null: no job for this worker now")), "ids": fields.List(fields.String),
+        "skipped": fields.Raw, "model": nullable(fields.String()), "source_image": nullable(fields.String()),
+        "source_processing": fields.String, "source_mask": nullable(fields.String()),
+        "extra_source_images": nullable(fields.List(fields.Nested(m["extra_source_image"]))),
+        "r2_upload": nullable(fields.String()), "r2_uploads": nullable(fields.List(fields.String)),
+        "ttl": nullable(fields.Integer()), "messages": fields.List(fields.Nested(m["message"])),
     })
     m["submit"] = ns.model("SubmitInputStable", {
         "id": fields.String(required=True),

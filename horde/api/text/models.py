@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask_restx import Namespace, fields
 
-from horde.api.shared_fields import check_fields, pop_input_fields, pop_message_fields, request_lists
+from horde.api.shared_fields import check_fields, nullable, pop_input_fields, pop_message_fields, request_lists
 from horde.domain.queue import text_requests
 from horde.domain.workers import checkin
+
+
+EXAMPLE_MODEL = "koboldcpp/LLaMA2-13B-Psyfighter2"
 
 
 def build(ns: Namespace) -> dict:
@@ -49,7 +52,7 @@ def build(ns: Namespace) -> dict:
         "validated_backends": fields.Boolean(default=False),
         "slow_workers": fields.Boolean(default=True),
         "extra_slow_workers": fields.Boolean(default=False),
-        **request_lists(),
+        **request_lists(EXAMPLE_MODEL),
         "worker_blacklist": fields.Boolean(default=False),
         "dry_run": fields.Boolean(default=False),
         "extra_source_images": fields.List(fields.Nested(m["extra_source_image"])),
@@ -71,7 +74,7 @@ def build(ns: Namespace) -> dict:
     })
     m["status"] = ns.model("RequestStatusKobold", {**check, "generations": fields.List(fields.Nested(m["generation"]))})
     m["pop_input"] = ns.model("PopInputKobold", {
-        **pop_input_fields(),
+        **pop_input_fields(EXAMPLE_MODEL),
         "max_length": fields.Integer(default=512, min=1, max=checkin.MAX_LENGTH),
         "max_context_length": fields.Integer(default=2048, min=1, max=checkin.MAX_CONTEXT_LENGTH),
         "softprompts": fields.List(fields.String(max_length=255), max_items=checkin.MAX_SOFTPROMPTS),
@@ -79,9 +82,10 @@ def build(ns: Namespace) -> dict:
     m["message"] = ns.model("ResponseModelMessagePopKobold", pop_message_fields())
     m["pop"] = ns.model("GenerationPayloadKobold", {
         "payload": fields.Raw(description="ModelPayloadKobold: the job's parameters"),
-        "id": fields.String, "ids": fields.List(fields.String), "skipped": fields.Raw, "softprompt": fields.String,
-        "model": fields.String, "ttl": fields.Integer, "messages": fields.List(fields.Nested(m["message"])),
-        "extra_source_images": fields.Raw,
+        "id": nullable(fields.String(description="null: no job for this worker now")), "ids": fields.List(fields.String),
+        "skipped": fields.Raw, "softprompt": nullable(fields.String()), "model": nullable(fields.String()),
+        "ttl": nullable(fields.Integer()), "messages": fields.List(fields.Nested(m["message"])),
+        "extra_source_images": nullable(fields.Raw()),
     })
     m["submit"] = ns.model("SubmitInputKobold", {
         "id": fields.String(required=True),
