@@ -92,8 +92,8 @@ def reset_database(app) -> None:
         conn.execute(text("DELETE FROM users WHERE id <> 0"))
         conn.execute(
             text(
-                "UPDATE users SET kudos = 0, kudos_accumulated = 0, usage_megapixelsteps = 0, usage_tokens = 0,"
-                " requested_image = 0, requested_text = 0 WHERE id = 0"
+                "UPDATE users SET kudos = 0, kudos_accumulated = 0, kudos_adjustments = 0, usage_megapixelsteps = 0,"
+                " usage_tokens = 0, requested_image = 0, requested_text = 0 WHERE id = 0"
             )
         )
         conn.execute(text("UPDATE horde_state SET maintenance_mode = false, invite_only_mode = false, raid_mode = false"))
