@@ -51,7 +51,11 @@ def test_outside_development_a_missing_secret_is_refused(tmp_path, settings):
 
 
 def test_no_secret_literal_is_left_in_the_code():
-    """Every string default of a secret-like setting is empty."""
+    """Every string default of a secret-like setting is empty, and no known default is anywhere."""
+    for path in HORDE.rglob("*.py"):
+        source = path.read_text()
+        for known in ("change-me", "s0m3s3cr3t", "development-secret"):
+            assert known not in source, f"{path} holds {known!r}"
     for field in Settings.__dataclass_fields__.values():
         if "secret" in field.name:
             assert field.default == "", field.name
