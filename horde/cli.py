@@ -180,7 +180,7 @@ def user() -> None:
 @click.option("--kudos", type=float, default=0.0)
 @click.option("--moderator", is_flag=True)
 @click.option("--trusted", is_flag=True)
-@click.option("--concurrency", type=int, default=None)
+@click.option("--concurrency", type=click.IntRange(0, 1_000_000), default=None)
 @click.pass_context
 def user_create(ctx, username, kudos, moderator, trusted, concurrency) -> None:
     """Create a user and print its API key (shown only this once)."""

@@ -8,6 +8,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
+from horde.domain import errors
 from horde.models import ANONYMOUS_USER_ID, KudosEvent, User
 
 # Lowest balance a movement can leave (spec/behaviour.md §2.1).
@@ -75,6 +76,8 @@ def move_kudos(
     if bucket not in KUDOS_BUCKETS:
         raise ValueError(f"unknown kudos bucket {bucket}")
     amount = round(float(amount), 2)
+    if not -MAX_BALANCE <= amount <= MAX_BALANCE:  # also false for NaN, whichever route it came from
+        raise errors.InvalidKudosAmount(f"A kudos movement is a number between -{MAX_BALANCE:,} and {MAX_BALANCE:,}.")
     anonymous = user.id == ANONYMOUS_USER_ID
     event = dict(
         user_id=user.id, amount=amount, bucket=bucket, reason=reason, request_id=request_id, job_id=job_id,
