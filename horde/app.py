@@ -12,7 +12,7 @@ from flask_cors import CORS
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from horde import __version__
+from horde import __version__, serving
 from horde.api import API_VERSION, limits
 from horde.api import install as install_api
 from horde.cache import make_cache
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     # One proxy hop in front of us (a load balancer): trust its X-Forwarded-For.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    serving.configure(settings.core_slots)
+    app.wsgi_app = serving.CoreSlotMiddleware(app.wsgi_app)
 
     db = Database(settings.effective_database_url)
     cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
