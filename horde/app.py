@@ -11,8 +11,7 @@ from flask_cors import CORS
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from horde import __version__
-from horde import secret_key
+from horde import __version__, secret_key, serving
 from horde.api import API_VERSION, limits, request_guard
 from horde.api import install as install_api
 from horde.cache import make_cache
@@ -76,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # per-IP limit.
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    serving.configure(settings.core_slots)
+    app.wsgi_app = serving.CoreSlotMiddleware(app.wsgi_app)
 
     db = Database(settings.effective_database_url)
     cache = make_cache(settings.redis_url, prefix=settings.key_prefix)

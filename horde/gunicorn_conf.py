@@ -23,12 +23,14 @@ elif _settings.is_sqlite:
     workers = 1  # SQLite takes one writer at a time: one process, several threads
 else:
     workers = multiprocessing.cpu_count() * 2
-# gunicorn's threaded worker even with one thread: its sync worker lingers after each
-# response until the client closes the connection (up to 2 s), so one slow or busy client
-# stalls a whole process; the threaded worker keeps connections alive in a poller. One
-# thread per process on PostgreSQL: threads of one process share the GIL, and the pop's
-# latency under load was better with more processes than with more threads.
-threads = 8 if _settings.is_sqlite else 1
+# gunicorn's threaded worker: its sync worker lingers after each response until the client
+# closes the connection (up to 2 s), so one slow or busy client stalls a whole process; the
+# threaded worker keeps connections alive in a poller. Many threads, but only the core
+# slots of horde/serving.py run application code at once (one per process on PostgreSQL:
+# the pop's latency was better with more processes than with more threads); the other
+# threads wait (slow downloads, event streams, clients waiting for a result) without
+# holding the process. See docs/serving.md.
+threads = max(_settings.web_threads, _settings.core_slots + 1)
 worker_class = "gthread"
 timeout = 60
 # Workers touch a heartbeat file between requests: keep it in memory, where the touch never

@@ -73,6 +73,7 @@ class Settings:
     default_concurrency: int = 30
     admins: list[str] = field(default_factory=list)
     web_workers: int = 0  # 0: chosen from the CPU count (1 on SQLite)
+    web_threads: int = 64  # threads per web process: requests it holds at once, most of them waiting
     run_jobs: bool = True
     max_body_bytes: int = 32 * 1024 * 1024
     s3_bucket: str = ""  # empty: images in <data_dir>/images
@@ -117,6 +118,7 @@ class Settings:
             "default_concurrency": ("HORDE_DEFAULT_CONCURRENCY", _int),
             "admins": ("HORDE_ADMINS", lambda v, n: _list(v)),
             "web_workers": ("HORDE_WEB_WORKERS", _int),
+            "web_threads": ("HORDE_WEB_THREADS", _int),
             "run_jobs": ("HORDE_RUN_JOBS", _bool),
             "max_body_bytes": ("HORDE_MAX_BODY_BYTES", _int),
             "s3_bucket": ("HORDE_S3_BUCKET", _text),
@@ -172,6 +174,13 @@ class Settings:
     @property
     def effective_public_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def core_slots(self) -> int:
+        """Requests a web process runs at once (horde/serving.py): one on PostgreSQL, where
+        more processes served the pop better than more threads; several on SQLite, which
+        runs one process."""
+        return 8 if self.is_sqlite else 1
 
     @property
     def development(self) -> bool:
