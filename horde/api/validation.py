@@ -7,8 +7,6 @@ would rebuild a validator per request) and errors come back as
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import request
 from flask_restx import Model, fields
 from jsonschema import Draft4Validator

@@ -100,19 +100,21 @@ def test_a_form_without_its_csrf_token_is_refused(plain, app):
 def test_session_cookie_is_httponly_and_lax(plain):
     cookie = plain.get("/register").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert "Secure" not in cookie  # development settings: plain http
+    assert "Secure" not in cookie  # plain http
 
 
-def test_session_cookie_is_secure_outside_development(tmp_path):
-    app = build_app(make_settings(tmp_path, environment="production", public_url="https://horde.example"))
+def test_session_cookie_is_secure_behind_https(tmp_path):
+    app = build_app(make_settings(tmp_path, environment="production", secret_key="s" * 32, public_url="https://horde.example"))
     cookie = Browserless(app).get("/register").headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     app.extensions["horde"].db.dispose()
 
 
-def test_a_local_http_trial_keeps_cookies_usable(tmp_path):
-    """`make run` serves production settings on http://127.0.0.1: a Secure cookie would never come back."""
-    app = build_app(make_settings(tmp_path, environment="production"))
+@pytest.mark.parametrize("public_url", ["", "http://192.168.1.20:7001"], ids=["make run", "LAN address"])
+def test_plain_http_keeps_cookies_usable(tmp_path, public_url):
+    """Over plain http (`make run`, or a LAN address) a Secure cookie would never come back and
+    /register would fail as "expired"."""
+    app = build_app(make_settings(tmp_path, environment="production", secret_key="s" * 32, public_url=public_url))
     assert "Secure" not in Browserless(app).get("/register").headers["Set-Cookie"]
     app.extensions["horde"].db.dispose()
 
