@@ -20,37 +20,25 @@ MAX_DEPTH = 32  # the deepest legitimate body (params.loras[i].name) is 4 levels
 # Integers a JSON number can carry exactly in every client (2^53 - 1); this also keeps
 # every integer inside the database's BIGINT before any per-field range applies.
 MAX_INTEGER = 2**53 - 1
-_MAX_INTEGER_DIGITS = len(str(MAX_INTEGER))
 
 # A JSON string (escapes included) or one bracket: strings are skipped whole, in C.
 _STRINGS_OR_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 class _Refused:
-    """A number that parsed but is no number we accept; reported with its field by `_check`."""
+    """`NaN`, `Infinity` or `-Infinity`: reported with its field by `_refuse_first`."""
 
-    def __init__(self, text: str, reason: str):
-        self.text, self.reason = text, reason
-
-
-def _constant(name: str) -> _Refused:
-    return _Refused(name, f"{name} is not a number: send a finite number")
+    def __init__(self, name: str):
+        self.reason = f"{name} is not a number: send a finite number"
 
 
-def _float(text: str) -> float | _Refused:
-    value = float(text)
-    if math.isfinite(value):
-        return value
-    return _Refused(text, f"{text} is too large for a number (at most about 1.8e308)")
-
-
-def _int(text: str) -> int | _Refused:
-    digits = text.lstrip("-")
-    if len(digits) <= _MAX_INTEGER_DIGITS:
-        value = int(text)
-        if -MAX_INTEGER <= value <= MAX_INTEGER:
-            return value
-    return _Refused(text[:40], f"{text[:40]} is outside the range of JSON integers (-{MAX_INTEGER} to {MAX_INTEGER})")
+def _number_problem(value: Any) -> str | None:
+    """Why a parsed number is refused (past a double, outside the JSON integer range), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "too large for a number (at most about 1.8e308)"
+    if isinstance(value, int) and not -MAX_INTEGER <= value <= MAX_INTEGER:
+        return f"{str(value)[:40]} is outside the range of JSON integers (-{MAX_INTEGER} to {MAX_INTEGER})"
+    return None
 
 
 def _check_depth(text: str) -> None:
@@ -88,8 +76,23 @@ def refuse_text(field: str, problem: str, where: str = "field") -> errors.HordeE
     return errors.ValidationFailed(errors={field or where: problem})
 
 
-def _check(value: Any, path: str) -> None:
-    """Every string (keys too) storable, every number one we accept; raise naming the field."""
+def _clean(value: Any) -> bool:
+    """True when every string (keys too) is storable and every number accepted (fast: no paths)."""
+    if isinstance(value, str):
+        return "\x00" not in value and (value.isascii() or text_problem(value) is None)
+    if isinstance(value, dict):
+        return all(_clean(key) and _clean(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_clean(item) for item in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int):
+        return -MAX_INTEGER <= value <= MAX_INTEGER
+    return not isinstance(value, _Refused)
+
+
+def _refuse_first(value: Any, path: str) -> None:
+    """Raise the refusal of the first bad string or number, naming its field."""
     if isinstance(value, str):
         problem = text_problem(value)
         if problem:
@@ -99,12 +102,14 @@ def _check(value: Any, path: str) -> None:
             problem = text_problem(key)
             if problem:
                 raise refuse_text(f"{path}.{key!r}" if path else repr(key), problem)
-            _check(item, f"{path}.{key}" if path else key)
+            _refuse_first(item, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check(item, f"{path}.{index}" if path else str(index))
+            _refuse_first(item, f"{path}.{index}" if path else str(index))
     elif isinstance(value, _Refused):
         raise errors.ValidationFailed(errors={path: value.reason})
+    elif isinstance(value, (int, float)) and _number_problem(value):
+        raise errors.ValidationFailed(errors={path: _number_problem(value)})
 
 
 def loads(raw: bytes | str) -> Any:
@@ -115,8 +120,9 @@ def loads(raw: bytes | str) -> Any:
         raise errors.MalformedJSON() from None
     _check_depth(text)
     try:
-        data = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        data = json.loads(text, parse_constant=_Refused)
     except (ValueError, RecursionError):
         raise errors.MalformedJSON() from None
-    _check(data, "")
+    if not _clean(data):
+        _refuse_first(data, "")
     return data

@@ -28,24 +28,29 @@ class StrictJSONProvider(DefaultJSONProvider):
         return json_input.loads(s)
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def check_request() -> None:
+    """Runs before every route, so it reads the raw WSGI values and parses nothing it need not."""
     environ = request.environ
-    url_bytes = len(environ.get("SCRIPT_NAME", "")) + len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
+    path, query = environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+    url_bytes = len(environ.get("SCRIPT_NAME", "")) + len(path) + len(query)
     if url_bytes > MAX_URL_BYTES:
         raise errors.URITooLong(f"The URL is {url_bytes} bytes long; at most {MAX_URL_BYTES} are accepted.")
     for key, value in environ.items():
-        if key.startswith("HTTP_") and isinstance(value, str):
+        if key[:5] == "HTTP_" and (len(value) > MAX_HEADER_BYTES or "\x00" in value):
             name = key[5:].replace("_", "-").title()
             if len(value) > MAX_HEADER_BYTES:
                 raise errors.RequestHeaderFieldsTooLarge(
                     f"The {name} header is {len(value)} bytes long; at most {MAX_HEADER_BYTES} are accepted."
                 )
-            if "\x00" in value:
-                raise json_input.refuse_text(name, "nul", "header")
-    if "\x00" in request.path:
+            raise json_input.refuse_text(name, "nul", "header")
+    if "\x00" in path:  # WSGI paths arrive percent-decoded
         raise json_input.refuse_text("", "nul", "path")
-    _check_fields(request.args, "query parameter")
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if "%00" in query or "\x00" in query:
+        _check_fields(request.args, "query parameter")
+    if environ.get("CONTENT_TYPE", "").startswith(_FORMS):
         _check_fields(request.form, "form field")
 
 
