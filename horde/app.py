@@ -19,7 +19,7 @@ from horde.cache import make_cache
 from horde.db import Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.workers.live import LiveWorkers
-from horde.services import Services, make_store
+from horde.services import Services, make_fetcher, make_store
 from horde.settings import DEV_SECRET_KEY, Settings
 from horde.web import install as install_web
 
@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     if settings.secret_key == DEV_SECRET_KEY and not settings.development:
         log.warning("HORDE_SECRET_KEY is not set: API keys are hashed with the development secret")
+    if settings.fetch_allow_private and not settings.development:
+        log.warning("HORDE_FETCH_ALLOW_PRIVATE is on: clients can make this server fetch from private addresses")
 
     app = Flask("horde", static_folder=None)  # the web blueprint serves /static
     app.session_interface = PagesOnlySessionInterface()
@@ -72,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
-        live=LiveWorkers(), callers=CallerCache(),
+        live=LiveWorkers(), callers=CallerCache(), fetcher=make_fetcher(settings),
     )
     migrate.init_app(app, db)
 

@@ -41,6 +41,13 @@ def _int(value: str, name: str) -> int:
         raise SettingsError(f"{name} must be an integer, not {value!r}") from None
 
 
+def _float(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}") from None
+
+
 def _list(value: str) -> list[str]:
     value = value.strip()
     if not value:
@@ -75,6 +82,11 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     max_upload_bytes: int = 32 * 1024 * 1024
+    # Fetching client-supplied URLs (horde/fetch.py): private addresses only for development
+    # and tests; fetches at once per process; seconds a whole fetch may take.
+    fetch_allow_private: bool = False
+    fetch_concurrency: int = 4
+    fetch_deadline: float = 10.0
     environment: str = "production"
     log_level: str = "info"
     # OAuth providers of the registration page: each is offered once its id and secret are set.
@@ -119,6 +131,9 @@ class Settings:
             "s3_access_key": ("HORDE_S3_ACCESS_KEY", _text),
             "s3_secret_key": ("HORDE_S3_SECRET_KEY", _text),
             "max_upload_bytes": ("HORDE_MAX_UPLOAD_BYTES", _int),
+            "fetch_allow_private": ("HORDE_FETCH_ALLOW_PRIVATE", _bool),
+            "fetch_concurrency": ("HORDE_FETCH_CONCURRENCY", _int),
+            "fetch_deadline": ("HORDE_FETCH_DEADLINE", _float),
             "environment": ("HORDE_ENV", _text),
             "log_level": ("HORDE_LOG_LEVEL", _text),
             "discord_client_id": ("HORDE_DISCORD_CLIENT_ID", _text),

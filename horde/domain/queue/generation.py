@@ -102,13 +102,15 @@ def _store_sources(svc: Services, request_id: str, new: NewRequest) -> list[str]
             value = new.source_images.get(name)
             if value:
                 require_alpha = name == "source_image" and painting and "source_mask" not in new.source_images
-                data = images.read_source(value, require_alpha=require_alpha and new.columns.get("source_processing") == "inpainting")
+                data = images.read_source(
+                    value, svc.fetcher, require_alpha=require_alpha and new.columns.get("source_processing") == "inpainting"
+                )
                 key = source_key(request_id, short)
                 svc.store.put(key, data)
                 keys.append(key)
         for index, extra in enumerate(new.extra_source_images):
             key = source_key(request_id, f"extra{index}")
-            svc.store.put(key, images.read_source(extra["image"]))
+            svc.store.put(key, images.read_source(extra["image"], svc.fetcher))
             keys.append(key)
     except Exception:
         svc.store.delete(keys)
@@ -135,10 +137,13 @@ def request_generation(
     request_id = str(uuid.uuid4())
     stored: list[str] = []
     if new.source_images or new.extra_source_images:
-        session.commit()  # release the connection while images are decoded and stored
+        # No connection is held while images are fetched (up to the fetch deadline),
+        # decoded and stored; admission is checked again once they are in.
+        session.commit()
         stored = _store_sources(svc, request_id, new)
     try:
         if stored:
+            engine.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=None)
             new.columns["extra"] = {**new.columns["extra"], "sources": stored}
         engine.enqueue(
             session, user, new, request_id=request_id, worker_ids=worker_ids,

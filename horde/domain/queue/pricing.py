@@ -13,6 +13,7 @@ from horde.domain import model_reference as ref
 BASE_AREA = 64 * 64
 REFERENCE_AREA = 1024 * 1024
 IMAGE_REQUEST_TAX = 1.0
+TEXT_REQUEST_TAX = 1.0  # behaviour §1.6: every activation pays 1 (text too)
 EXTRA_SOURCE_IMAGE_TAX = 5.0
 
 

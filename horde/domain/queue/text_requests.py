@@ -60,7 +60,7 @@ def build(body: dict, *, user_trusted: bool) -> NewRequest:
     )
     return NewRequest(
         kind="text", prompt=prompt, n=n, models=models, params=payload, columns=columns,
-        price=round(dry_run / max(n, 1), 2), dry_run_cost=dry_run, tax=0.0,
+        price=round(dry_run / max(n, 1), 2), dry_run_cost=dry_run, tax=pricing.TEXT_REQUEST_TAX,
     )
 
 
