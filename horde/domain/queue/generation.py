@@ -24,6 +24,7 @@ from horde.domain.queue import (
     image_jobs,
     image_requests,
     images,
+    settlement,
     text_jobs,
     text_requests,
 )
@@ -82,13 +83,14 @@ def _apply_upfront_rule(session: Session, svc: Services, user: User, new: NewReq
     threads = sum(w.threads for w, _ in svc.live.get(session, new.kind, now))
     totals = svc.cache.get(f"totals:{new.kind}") or {}
     limit = rules.upfront_threshold(new.models, threads, int(totals.get("queued_jobs", 0)))
-    if not rules.needs_upfront(new, limit) or available_kudos(user) >= new.dry_run_cost:
+    required = rules.upfront_cost(new)
+    if not rules.needs_upfront(new, limit) or available_kudos(user) >= required:
         return False
     if body.get("allow_downgrade"):
         rules.downgrade(new, limit)
         return True
     raise errors.KudosUpfront(
-        f"This request requires {new.dry_run_cost:g} kudos to fulfil, and you do not have enough. "
+        f"This request requires {required:g} kudos to fulfil, and you do not have enough. "
         "Reduce its size or steps, or set allow_downgrade."
     )
 
@@ -275,7 +277,7 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         final_state = job_states.CSAM if state == "csam" else job_states.CENSORED if censored else job_states.OK
         owner_trusted = submission.owner is not None and submission.owner.trusted
         reward = text_jobs.reward_for(submission.request, job, submission.bridge_agent, owner_trusted, generation)
-    delivery = engine.deliver(
+    delivery = settlement.deliver(
         session, rules, submission, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
         generation=generation, gen_metadata=metadata, now=now, reward=reward,
     )

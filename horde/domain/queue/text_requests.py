@@ -64,6 +64,10 @@ def build(body: dict, *, user_trusted: bool) -> NewRequest:
     )
 
 
+def upfront_cost(new: NewRequest) -> float:
+    return pricing.text_upfront(new.columns["max_length"], [ref.text_model_parameters(m) for m in new.models], new.n)
+
+
 def upfront_threshold(models: list[str], active_threads: int, queued_jobs: int) -> int:
     """The longest generation (tokens) free of upfront kudos, by how busy the horde is."""
     return max(256, min(512 + 5 * active_threads - round(0.9 * queued_jobs), 512))

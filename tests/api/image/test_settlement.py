@@ -1,0 +1,192 @@
+"""Exact balances after every way an image job can end (spec/behaviour.md §2.5, §2.6, §2.13).
+
+One scenario: a requester with 100 kudos asks for one SD 1.5 image of 1024x1024 at 30 steps
+(or three, for the cancel cases); a worker of an owner with 100 kudos, on team "Night
+Shift", takes it. The expected kudos are worked out here from the spec:
+
+  price K  = 0.1232 x 30 + 1 x 0.1232 x 30 x 8.75      = 36.04   (§2.2 point 3, ratio 1 at 1024x1024)
+  tax      = 1                                           (§2.5)
+  burn     = K + 1 = 37.04; censored: 0 + 1 = 1           (§2.2 burn, slow workers, no source image)
+  earned   = K x B, B = 0.9 for reGen 9 (latest is 13)   = 32.44   (§2.6)
+  escrow   = untrusted owners: half of earned            = 16.22   (§2.13)
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import func, select, update
+
+from horde.db import utcnow
+from horde.domain.queue import maintenance
+from horde.models import ANONYMOUS_USER_ID, KudosEvent, Team, User, Worker
+from tests.imaging import REGEN, webp_bytes
+
+START = 100.0
+K = round(0.1232 * 30 + 1.0 * 0.1232 * 30 * 8.75, 2)
+TAX = 1.0
+BURN = K + 1
+CENSORED_BURN = 0 + 1
+EARNED = round(K * 0.9, 2)
+HALF = round(EARNED / 2, 2)
+REQUEST = {"params": {"width": 1024, "height": 1024, "steps": 30}}
+POP = {"max_pixels": 1024 * 1024, "bridge_agent": REGEN}
+
+
+class Parties:
+    def __init__(self, app, loop, users, owner_trusted: bool):
+        self.app, self.loop = app, loop
+        self.requester_id, self.requester = users.create("requester", kudos=START)
+        self.owner_id, self.owner = users.create("owner", kudos=START, trusted=owner_trusted)
+        self.team_id = str(uuid.uuid4())
+        with self.db() as session, session.begin():
+            session.add(Team(id=self.team_id, name="Night Shift", name_lower="night shift", creator_id=self.owner_id))
+
+    def db(self):
+        return self.app.extensions["horde"].db.session_factory()
+
+    def pop(self, **body):
+        job = self.loop.pop(self.owner, **{**POP, **body})
+        with self.db() as session, session.begin():  # the worker joins the team before it delivers
+            session.execute(update(Worker).values(team_id=self.team_id))
+        return job
+
+    def deliver(self, job, **submit):
+        if job["r2_upload"]:
+            self.loop.upload(job["r2_upload"])
+        else:  # a bridge without r2 sends the image inline
+            submit.setdefault("generation", base64.b64encode(webp_bytes()).decode())
+        return self.loop.submit(self.owner, job["id"], **submit)
+
+    def state(self) -> dict:
+        with self.db() as session:
+            users = {u.id: u for u in session.scalars(select(User))}
+            events = dict(session.execute(select(KudosEvent.user_id, func.sum(KudosEvent.amount)).group_by(KudosEvent.user_id)).all())
+            worker = session.scalar(select(Worker))
+            team = session.get(Team, self.team_id)
+            requester, owner = users[self.requester_id], users[self.owner_id]
+            # Every balance is the sum of its events (the floor aside): nothing moves unrecorded.
+            for user in (requester, owner):
+                assert user.kudos == pytest.approx(events.get(user.id, 0.0), abs=1e-9)
+            return {
+                "requester": requester.kudos, "owner": owner.kudos, "escrow": owner.evaluating_kudos,
+                "worker": worker.kudos_generated if worker else 0.0, "team": team.kudos,
+                "anonymous": users[ANONYMOUS_USER_ID].kudos,
+            }
+
+
+def expected(requester_pays: float, earned: float, owner_trusted: bool) -> dict:
+    escrow = 0.0 if owner_trusted else round(earned / 2, 2)
+    return {
+        "requester": START - requester_pays, "owner": START + earned - escrow, "escrow": escrow,
+        "worker": earned, "team": earned, "anonymous": 0.0,
+    }
+
+
+def exactly(values: dict) -> dict:
+    return {key: pytest.approx(value, abs=1e-9) for key, value in values.items()}
+
+
+OWNERS = pytest.mark.parametrize("owner_trusted", [True, False], ids=["trusted owner", "untrusted owner"])
+
+
+@OWNERS
+def test_delivered(app, loop, users, owner_trusted):
+    parties = Parties(app, loop, users, owner_trusted)
+    loop.request(parties.requester, **REQUEST)
+    answer = parties.deliver(parties.pop())
+    assert answer["reward"] == pytest.approx(K)  # before the bridge multiplier
+    assert parties.state() == exactly(expected(TAX + BURN, EARNED, owner_trusted))
+    assert HALF == 16.22 and EARNED == 32.44  # the arithmetic of the docstring
+
+
+@OWNERS
+def test_censored(app, loop, users, owner_trusted):
+    parties = Parties(app, loop, users, owner_trusted)
+    loop.request(parties.requester, **REQUEST)
+    parties.deliver(parties.pop(), gen_metadata=[{"type": "censorship", "value": "nsfw"}])
+    assert parties.state() == exactly(expected(TAX + CENSORED_BURN, EARNED, owner_trusted))  # the worker did the work
+
+
+@OWNERS
+def test_faulted(app, loop, users, owner_trusted):
+    parties = Parties(app, loop, users, owner_trusted)
+    loop.request(parties.requester, **REQUEST)
+    job = parties.pop()
+    loop.submit(parties.owner, job["id"], state="faulted", generation="x")
+    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted))
+
+
+@OWNERS
+def test_cancelled_while_one_job_is_at_the_worker(app, loop, users, owner_trusted):
+    parties = Parties(app, loop, users, owner_trusted)
+    request_id = loop.request(parties.requester, **{**REQUEST, "params": {**REQUEST["params"], "n": 3}}).get_json()["id"]
+    job = parties.pop(amount=1)
+    assert loop.client.delete(f"/api/v2/generate/status/{request_id}").status_code == 200
+    parties.deliver(job)  # the job already handed out is still delivered and settled
+    assert parties.state() == exactly(expected(TAX + BURN, EARNED, owner_trusted))
+    assert loop.pop(parties.owner, **POP)["id"] is None  # the two others are never handed out
+
+
+@OWNERS
+def test_cancelled_before_any_job(app, loop, users, owner_trusted):
+    parties = Parties(app, loop, users, owner_trusted)
+    request_id = loop.request(parties.requester, **REQUEST).get_json()["id"]
+    loop.client.delete(f"/api/v2/generate/status/{request_id}")
+    assert loop.pop(parties.owner, **POP)["id"] is None
+    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted))
+
+
+@OWNERS
+def test_expired(app, loop, users, owner_trusted):
+    """The job passes its TTL (the worker went silent), then the request expires; a late
+    delivery is refused and moves nothing."""
+    parties = Parties(app, loop, users, owner_trusted)
+    loop.request(parties.requester, **REQUEST)
+    job = parties.pop()
+    later = utcnow() + dt.timedelta(hours=2)
+    with parties.db() as session:
+        assert maintenance.requeue_stale_jobs(session, later) == 1
+        assert maintenance.expire_requests(session, app.extensions["horde"], later) == 1
+    loop.upload(job["r2_upload"])
+    answer = loop.client.post("/api/v2/generate/submit", json={"id": job["id"], "generation": "R2"}, headers={"apikey": parties.owner})
+    assert answer.status_code in (400, 404)
+    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted))
+
+
+@pytest.mark.parametrize(
+    "bridge,multiplier",
+    [(REGEN, 0.9), ("AI Horde Worker reGen:13.0.0:https://x", 1.0), ("My Own Bridge:2.0:https://x", 0.75)],
+    ids=["official, older", "official, latest", "not official"],
+)
+def test_the_bridge_multiplier(app, loop, users, bridge, multiplier):
+    parties = Parties(app, loop, users, owner_trusted=True)
+    loop.request(parties.requester, **REQUEST, r2=False)  # bridges of other software may lack r2
+    parties.deliver(parties.pop(bridge_agent=bridge))
+    assert parties.state() == exactly(expected(TAX + BURN, round(K * multiplier, 2), True))
+
+
+def test_the_anonymous_account_pays_through_its_folded_events_down_to_its_floor(app, loop, users):
+    parties = Parties(app, loop, users, owner_trusted=True)
+    for _ in range(2):
+        loop.request(**REQUEST)  # anonymous
+        parties.deliver(parties.pop())
+    with parties.db() as session:
+        assert session.get(User, ANONYMOUS_USER_ID).kudos == 0  # appended, not applied inline
+        folded = maintenance.fold_anonymous_kudos(session)
+    assert folded == pytest.approx(-2 * (TAX + BURN))
+    state = parties.state()
+    assert state["anonymous"] == -50  # §2.1: the anonymous floor
+    assert state["owner"] == pytest.approx(START + 2 * EARNED) and state["requester"] == START
+
+
+def test_a_requester_at_the_floor_stays_there(app, loop, users):
+    parties = Parties(app, loop, users, owner_trusted=True)
+    poor_id, poor = users.create("poor")  # 0 kudos; pseudonymous floor 14 (§2.1)
+    loop.request(poor, **REQUEST)
+    parties.deliver(parties.pop())
+    with parties.db() as session:
+        assert session.get(User, poor_id).kudos == 14
