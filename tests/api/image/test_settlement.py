@@ -152,8 +152,10 @@ def test_expired(app, loop, users, owner_trusted):
         assert maintenance.requeue_stale_jobs(session, later) == 1
         assert maintenance.expire_requests(session, app.extensions["horde"], later) == 1
     loop.upload(job["r2_upload"])
-    answer = loop.client.post("/api/v2/generate/submit", json={"id": job["id"], "generation": "R2"}, headers={"apikey": parties.owner})
-    assert answer.status_code in (400, 404)
+    answer = loop.client.post(
+        "/api/v2/generate/submit", json={"id": job["id"], "generation": "R2", "seed": 1}, headers={"apikey": parties.owner}
+    )
+    assert (answer.status_code, answer.get_json()["rc"]) == (404, "InvalidJobID")  # gone with its request
     assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted))
 
 

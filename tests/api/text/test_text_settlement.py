@@ -94,5 +94,5 @@ def test_text_job_expired(text_app, tloop, tusers, owner_trusted):
         assert maintenance.requeue_stale_jobs(session, later) == 1
         maintenance.expire_requests(session, text_app.extensions["horde"], later)
     late = tloop.client.post("/api/v2/generate/text/submit", json={"id": job["id"], "generation": GENERATION}, headers={"apikey": owner})
-    assert late.status_code in (400, 404)
+    assert (late.status_code, late.get_json()["rc"]) == (404, "InvalidJobID")  # gone with its request
     assert state(text_app, requester_id, owner_id, team_id) == expected(TAX, 0.0, owner_trusted)
