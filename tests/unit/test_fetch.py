@@ -134,7 +134,7 @@ def test_a_dripping_url_is_cut_off_at_the_deadline(targets, path):
     started = time.monotonic()
     with pytest.raises(fetch.FetchTimeout):
         local_fetcher(deadline=1.0).get(targets.url(path), max_bytes=MAX)
-    assert 0.9 <= time.monotonic() - started < 1.8
+    assert 0.9 <= time.monotonic() - started < 2.5  # the deadline, not a read timeout
 
 
 @pytest.mark.parametrize("path", ["/huge", "/huge-unsized"])
@@ -174,7 +174,7 @@ def test_a_full_pool_refuses_at_once_and_frees_up(targets):
     started = time.monotonic()
     with pytest.raises(fetch.FetchBusy):
         fetcher.get(targets.url("/image.png"), max_bytes=MAX)
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.5  # at once: not after the other fetch's deadline
     inside.join(5)
     assert fetcher.get(targets.url("/image.png"), max_bytes=MAX).ok
 
