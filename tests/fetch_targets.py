@@ -3,6 +3,7 @@
 `FetchTargets` answers on one loopback address and port:
   /image.png            a small PNG
   /drip                 headers, then one byte every `drip_interval` seconds (a slow URL)
+  /slow-image.png       the PNG in two halves, `drip_interval` seconds apart (slow but fine)
   /drip-headers         the status line and headers themselves, one byte at a time
   /huge                 6 MB with a Content-Length
   /huge-unsized         6 MB without one (the size is only known while reading)
@@ -60,6 +61,15 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path
         if path == "/image.png":
             self._send(200, targets.image, "image/png")
+        elif path == "/slow-image.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(targets.image)))
+            self.end_headers()
+            half = len(targets.image) // 2
+            if self._write(targets.image[:half]):
+                targets.stopping.wait(targets.drip_interval)
+                self._write(targets.image[half:])
         elif path == "/drip":
             self._drip_body(targets)
         elif path == "/drip-headers":

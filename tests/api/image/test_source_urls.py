@@ -107,3 +107,40 @@ def test_a_full_fetch_pool_answers_busy_at_once(app, loop, targets, private_allo
     for holder in holders:
         holder.join(5)
     loop.request(source_image=targets.url("/image.png"))  # room again
+
+
+def test_no_database_connection_is_held_while_a_url_downloads(app, loop, targets, private_allowed):
+    engine = app.extensions["horde"].db.engine
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(loop.request(expect=None, source_image=targets.url("/drip"))))
+    request.start()
+    deadline = time.monotonic() + 5
+    while targets.connections < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert engine.pool.checkedout() == 0, "a connection is held across the download"
+    request.join(10)
+    assert answers[0].status_code == 400
+
+
+def test_admission_is_checked_again_after_the_download(app, loop, users, monkeypatch):
+    """The concurrency limit is checked before the download and again after it: requests
+    queued meanwhile count, and the downloaded image is not left behind."""
+    from tests.imaging import png_b64
+
+    monkeypatch.setattr(app.extensions["horde"], "fetcher", fetch.Fetcher(allow_private=True, deadline=10))
+    _, key = users.create("one-at-a-time", concurrency=1)
+    answers = []
+    targets = FetchTargets(drip_interval=2.0).start()  # the download takes two seconds
+    slow = threading.Thread(target=lambda: answers.append(loop.request(key, expect=None, source_image=targets.url("/slow-image.png"))))
+    slow.start()
+    deadline = time.monotonic() + 5
+    while targets.connections < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    queued = loop.request(key, source_image=png_b64()).get_json()["id"]  # takes the only slot meanwhile
+    slow.join(10)
+    assert (answers[0].status_code, answers[0].get_json()["rc"]) == (429, "TooManyPrompts")
+    targets.stop()
+    state = snapshot(app)
+    assert state["requests"] == 1 and state["stored images"] == [f"{queued}_src.webp"]
