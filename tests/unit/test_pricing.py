@@ -255,6 +255,11 @@ TEXT_DRY_RUNS = {
     "long context": ({"max_context_length": 8192, "max_length": 200}, PSYFIGHTER),
     "short context": ({"max_context_length": 512, "max_length": 100}, PSYFIGHTER),
     "n = 3": ({"n": 3}, MISTRAL),
+    "no model, n = 3": ({"n": 3}, None),
+    "a huge context (multiplier capped at 30)": ({"max_context_length": 65536}, PSYFIGHTER),
+    # 374 tokens at 4096 of context: the per-job price has more than two decimals (293.6648)
+    "per-job price rounded to cents": ({"max_context_length": 4096, "max_length": 374}, PSYFIGHTER),
+    "per-job price rounded to cents, no model": ({"max_context_length": 4096, "max_length": 374}, None),
 }
 
 
@@ -284,6 +289,7 @@ TEXT_REWARDS = {
     "70B": dict(model=LLAMA70, bridge=VALIDATED),
     "long prompt (context x2.2)": dict(model=PSYFIGHTER, bridge=VALIDATED, prompt="p" * 4096),
     "very long prompt": dict(model=PSYFIGHTER, bridge=VALIDATED, prompt="p" * 16000, max_context=8192),
+    "a prompt past the context cap (x30)": dict(model=PSYFIGHTER, bridge=VALIDATED, prompt="p" * 120000, max_context=65536),
     "short generation (20-token floor)": dict(model=PSYFIGHTER, bridge=VALIDATED, generation=GENERATION_SHORT),
     "generation capped at max_length": dict(model=PSYFIGHTER, bridge=VALIDATED, max_length=120),
     "unknown model, trusted owner": dict(model="mystery-model", bridge=VALIDATED, trusted=True),

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 
 from horde.db import utcnow
 from horde.domain.queue import maintenance
-from horde.models import ANONYMOUS_USER_ID, KudosEvent, Team, User, Worker
+from horde.models import ANONYMOUS_USER_ID, GenerationRequest, KudosEvent, Team, User, Worker
 from tests.imaging import REGEN, webp_bytes
 
 START = 100.0
@@ -36,17 +36,37 @@ REQUEST = {"params": {"width": 1024, "height": 1024, "steps": 30}}
 POP = {"max_pixels": 1024 * 1024, "bridge_agent": REGEN}
 
 
+THINGS = 1024 * 1024 * 30  # pixelsteps of one job (§1.4)
+MPS = round(THINGS / 1e6, 2)  # megapixelsteps, as records keep them
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch):
+    """The routes' clock, passed in: a job delivered at the time it was handed out took the
+    minimum of one second, so the worker's speed is exactly its pixelsteps per second."""
+    from horde.api.image import generate
+
+    now = utcnow()
+    monkeypatch.setattr(generate, "utcnow", lambda: now)
+    return now
+
+
 class Parties:
     def __init__(self, app, loop, users, owner_trusted: bool):
         self.app, self.loop = app, loop
         self.requester_id, self.requester = users.create("requester", kudos=START)
         self.owner_id, self.owner = users.create("owner", kudos=START, trusted=owner_trusted)
         self.team_id = str(uuid.uuid4())
+        self.request_id: str | None = None
         with self.db() as session, session.begin():
             session.add(Team(id=self.team_id, name="Night Shift", name_lower="night shift", creator_id=self.owner_id))
 
     def db(self):
         return self.app.extensions["horde"].db.session_factory()
+
+    def request(self, **body):
+        self.request_id = self.loop.request(self.requester, **{**REQUEST, **body}).get_json()["id"]
+        return self.request_id
 
     def pop(self, **body):
         job = self.loop.pop(self.owner, **{**POP, **body})
@@ -67,6 +87,7 @@ class Parties:
             events = dict(session.execute(select(KudosEvent.user_id, func.sum(KudosEvent.amount)).group_by(KudosEvent.user_id)).all())
             worker = session.scalar(select(Worker))
             team = session.get(Team, self.team_id)
+            request = session.get(GenerationRequest, self.request_id) if self.request_id else None
             requester, owner = users[self.requester_id], users[self.owner_id]
             # Every balance is the sum of its events (the floor aside): nothing moves unrecorded.
             for user in (requester, owner):
@@ -75,69 +96,122 @@ class Parties:
                 "requester": requester.kudos, "owner": owner.kudos, "escrow": owner.evaluating_kudos,
                 "worker": worker.kudos_generated if worker else 0.0, "team": team.kudos,
                 "anonymous": users[ANONYMOUS_USER_ID].kudos,
+                # the buckets of kudos_details (§2.12) and the records (§2.6)
+                "requester accumulated": requester.kudos_accumulated, "requester admin": requester.kudos_admin,
+                "owner accumulated": owner.kudos_accumulated, "requests": requester.requested_image,
+                "usage": requester.usage_megapixelsteps, "fulfilled": owner.fulfilled_image,
+                "contributed": owner.contributed_megapixelsteps,
+                "worker jobs": worker.fulfilments if worker else 0, "worker contributions": worker.contributions if worker else 0.0,
+                "worker speed": worker.speed if worker else None,
+                "team jobs": team.fulfilments, "team contributions": team.contributions,
+                "request": None if request is None else {
+                    "consumed": request.consumed_kudos, "finished": request.finished, "processing": request.processing,
+                    "expiry": request.expiry,
+                },
             }
 
 
-def expected(requester_pays: float, earned: float, owner_trusted: bool) -> dict:
+def expected(requester_pays: float, earned: float, owner_trusted: bool, *, delivered: int = 1, request=None, speed=None) -> dict:
+    """Balances and records after `delivered` jobs: the requester paid the tax and then
+    `requester_pays - tax`; the worker earned `earned` in all."""
     escrow = 0.0 if owner_trusted else round(earned / 2, 2)
+    worked = 1 if earned else 0
     return {
         "requester": START - requester_pays, "owner": START + earned - escrow, "escrow": escrow,
         "worker": earned, "team": earned, "anonymous": 0.0,
+        "requester accumulated": -requester_pays, "requester admin": START, "owner accumulated": earned - escrow,
+        "requests": 1, "usage": MPS * delivered, "fulfilled": worked, "contributed": MPS * worked,
+        "worker jobs": worked, "worker contributions": MPS * worked, "worker speed": speed,
+        "team jobs": worked, "team contributions": MPS * worked, "request": request,
     }
 
 
 def exactly(values: dict) -> dict:
-    return {key: pytest.approx(value, abs=1e-9) for key, value in values.items()}
+    return {
+        key: exactly(value) if isinstance(value, dict) else value if value is None or isinstance(value, dt.datetime)
+        else pytest.approx(value, abs=1e-9)
+        for key, value in values.items()
+    }
+
+
+def request_after(frozen, consumed: float, finished: int) -> dict:
+    return {"consumed": consumed, "finished": finished, "processing": 0, "expiry": frozen + dt.timedelta(minutes=20)}
 
 
 OWNERS = pytest.mark.parametrize("owner_trusted", [True, False], ids=["trusted owner", "untrusted owner"])
 
 
 @OWNERS
-def test_delivered(app, loop, users, owner_trusted):
+def test_delivered(app, loop, users, owner_trusted, frozen):
     parties = Parties(app, loop, users, owner_trusted)
-    loop.request(parties.requester, **REQUEST)
+    parties.request()
     answer = parties.deliver(parties.pop())
     assert answer["reward"] == pytest.approx(K)  # before the bridge multiplier
-    assert parties.state() == exactly(expected(TAX + BURN, EARNED, owner_trusted))
-    assert HALF == 16.22 and EARNED == 32.44  # the arithmetic of the docstring
+    assert parties.state() == exactly(expected(
+        TAX + BURN, EARNED, owner_trusted, request=request_after(frozen, BURN, 1), speed=THINGS / 1.0,
+    ))
+    assert HALF == 16.22 and EARNED == 32.44 and MPS == 31.46  # the arithmetic of the docstring
 
 
 @OWNERS
-def test_censored(app, loop, users, owner_trusted):
+def test_censored(app, loop, users, owner_trusted, frozen):
     parties = Parties(app, loop, users, owner_trusted)
-    loop.request(parties.requester, **REQUEST)
+    parties.request()
     parties.deliver(parties.pop(), gen_metadata=[{"type": "censorship", "value": "nsfw"}])
-    assert parties.state() == exactly(expected(TAX + CENSORED_BURN, EARNED, owner_trusted))  # the worker did the work
+    assert parties.state() == exactly(expected(  # the worker did the work and is paid; the requester pays burn(0)
+        TAX + CENSORED_BURN, EARNED, owner_trusted, request=request_after(frozen, CENSORED_BURN, 1), speed=THINGS / 1.0,
+    ))
 
 
 @OWNERS
-def test_faulted(app, loop, users, owner_trusted):
+def test_faulted(app, loop, users, owner_trusted, frozen):
     parties = Parties(app, loop, users, owner_trusted)
-    loop.request(parties.requester, **REQUEST)
+    parties.request()
     job = parties.pop()
     loop.submit(parties.owner, job["id"], state="faulted", generation="x")
-    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted))
+    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted, delivered=0, request=request_after(frozen, 0.0, 0)))
 
 
 @OWNERS
-def test_cancelled_while_one_job_is_at_the_worker(app, loop, users, owner_trusted):
+def test_two_deliveries_add_up(app, loop, users, owner_trusted, frozen):
     parties = Parties(app, loop, users, owner_trusted)
-    request_id = loop.request(parties.requester, **{**REQUEST, "params": {**REQUEST["params"], "n": 3}}).get_json()["id"]
+    parties.request(params={**REQUEST["params"], "n": 2})
+    for _ in range(2):
+        parties.deliver(parties.pop(amount=1))
+    state = parties.state()
+    assert state["requester"] == pytest.approx(START - TAX - 2 * BURN) and state["requests"] == 1
+    assert state["worker"] == state["team"] == pytest.approx(2 * EARNED)
+    assert state["owner"] + state["escrow"] == pytest.approx(START + 2 * EARNED)
+    for record in ("usage", "contributed", "worker contributions", "team contributions"):
+        assert state[record] == pytest.approx(2 * MPS), record
+    assert state["fulfilled"] == state["worker jobs"] == state["team jobs"] == 2
+    assert state["worker speed"] == pytest.approx(THINGS)  # two samples of the same speed average to it
+    assert state["request"] == exactly(request_after(frozen, 2 * BURN, 2))
+
+
+@OWNERS
+def test_cancelled_while_one_job_is_at_the_worker(app, loop, users, owner_trusted, frozen):
+    parties = Parties(app, loop, users, owner_trusted)
+    request_id = parties.request(params={**REQUEST["params"], "n": 3})
     job = parties.pop(amount=1)
     assert loop.client.delete(f"/api/v2/generate/status/{request_id}").status_code == 200
     parties.deliver(job)  # the job already handed out is still delivered and settled
-    assert parties.state() == exactly(expected(TAX + BURN, EARNED, owner_trusted))
+    assert parties.state() == exactly(expected(
+        TAX + BURN, EARNED, owner_trusted, request=request_after(frozen, BURN, 1), speed=THINGS / 1.0,
+    ))
     assert loop.pop(parties.owner, **POP)["id"] is None  # the two others are never handed out
 
 
 @OWNERS
 def test_cancelled_before_any_job(app, loop, users, owner_trusted):
     parties = Parties(app, loop, users, owner_trusted)
-    request_id = loop.request(parties.requester, **REQUEST).get_json()["id"]
+    request_id = parties.request()
     loop.client.delete(f"/api/v2/generate/status/{request_id}")
     assert loop.pop(parties.owner, **POP)["id"] is None
-    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted))
+    state = parties.state()
+    assert state["request"]["consumed"] == 0 and state["request"]["finished"] == 0
+    state["request"] = None
+    assert state == exactly(expected(TAX, 0.0, owner_trusted, delivered=0))
 
 
 @OWNERS
@@ -145,7 +219,7 @@ def test_expired(app, loop, users, owner_trusted):
     """The job passes its TTL (the worker went silent), then the request expires; a late
     delivery is refused and moves nothing."""
     parties = Parties(app, loop, users, owner_trusted)
-    loop.request(parties.requester, **REQUEST)
+    parties.request()
     job = parties.pop()
     later = utcnow() + dt.timedelta(hours=2)
     with parties.db() as session:
@@ -156,7 +230,7 @@ def test_expired(app, loop, users, owner_trusted):
         "/api/v2/generate/submit", json={"id": job["id"], "generation": "R2", "seed": 1}, headers={"apikey": parties.owner}
     )
     assert (answer.status_code, answer.get_json()["rc"]) == (404, "InvalidJobID")  # gone with its request
-    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted))
+    assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted, delivered=0))
 
 
 @pytest.mark.parametrize(
@@ -164,11 +238,13 @@ def test_expired(app, loop, users, owner_trusted):
     [(REGEN, 0.9), ("AI Horde Worker reGen:13.0.0:https://x", 1.0), ("My Own Bridge:2.0:https://x", 0.75)],
     ids=["official, older", "official, latest", "not official"],
 )
-def test_the_bridge_multiplier(app, loop, users, bridge, multiplier):
+def test_the_bridge_multiplier(app, loop, users, bridge, multiplier, frozen):
     parties = Parties(app, loop, users, owner_trusted=True)
-    loop.request(parties.requester, **REQUEST, r2=False)  # bridges of other software may lack r2
+    parties.request(r2=False)  # bridges of other software may lack r2
     parties.deliver(parties.pop(bridge_agent=bridge))
-    assert parties.state() == exactly(expected(TAX + BURN, round(K * multiplier, 2), True))
+    assert parties.state() == exactly(expected(
+        TAX + BURN, round(K * multiplier, 2), True, request=request_after(frozen, BURN, 1), speed=THINGS / 1.0,
+    ))
 
 
 def test_the_anonymous_account_pays_through_its_folded_events_down_to_its_floor(app, loop, users):

@@ -43,17 +43,23 @@ def state(text_app, requester_id, owner_id, team_id) -> dict:
     with text_app.extensions["horde"].db.session_factory() as session:
         requester, owner = session.get(User, requester_id), session.get(User, owner_id)
         worker = session.scalar(select(Worker))
+        team = session.get(Team, team_id)
         return {
             "requester": requester.kudos, "owner": owner.kudos, "escrow": owner.evaluating_kudos,
-            "worker": worker.kudos_generated if worker else 0.0, "team": session.get(Team, team_id).kudos,
+            "worker": worker.kudos_generated if worker else 0.0, "team": team.kudos, "team jobs": team.fulfilments,
+            "usage": requester.usage_tokens, "requests": requester.requested_text, "fulfilled": owner.fulfilled_text,
+            "contributed": owner.contributed_tokens, "worker jobs": worker.fulfilments if worker else 0,
         }
 
 
-def expected(paid: float, earned: float, owner_trusted: bool) -> dict:
+def expected(paid: float, earned: float, owner_trusted: bool, delivered: bool) -> dict:
+    """Records count the max_length asked for (80 tokens by default), not what was delivered (§2.6)."""
     escrow = 0.0 if owner_trusted else round(earned / 2, 2)
     return {
         "requester": pytest.approx(START - paid, abs=1e-9), "owner": pytest.approx(START + earned - escrow, abs=1e-9),
-        "escrow": pytest.approx(escrow, abs=1e-9), "worker": pytest.approx(earned, abs=1e-9), "team": 0.0,
+        "escrow": pytest.approx(escrow, abs=1e-9), "worker": pytest.approx(earned, abs=1e-9), "team": 0.0, "team jobs": 0,
+        "usage": 80 if delivered else 0, "requests": 1, "fulfilled": int(delivered), "contributed": 80 if delivered else 0,
+        "worker jobs": int(delivered),
     }
 
 
@@ -81,7 +87,7 @@ def test_text_settlement(text_app, tloop, tusers, owner_trusted, submit, paid, e
     job = pop_into_team(text_app, tloop, owner, team_id)
     answer = tloop.submit(owner, job["id"], **submit)
     assert answer["reward"] == pytest.approx(earned)
-    assert state(text_app, requester_id, owner_id, team_id) == expected(paid, earned, owner_trusted)
+    assert state(text_app, requester_id, owner_id, team_id) == expected(paid, earned, owner_trusted, delivered=earned > 0)
 
 
 @OWNERS
@@ -95,4 +101,4 @@ def test_text_job_expired(text_app, tloop, tusers, owner_trusted):
         maintenance.expire_requests(session, text_app.extensions["horde"], later)
     late = tloop.client.post("/api/v2/generate/text/submit", json={"id": job["id"], "generation": GENERATION}, headers={"apikey": owner})
     assert (late.status_code, late.get_json()["rc"]) == (404, "InvalidJobID")  # gone with its request
-    assert state(text_app, requester_id, owner_id, team_id) == expected(TAX, 0.0, owner_trusted)
+    assert state(text_app, requester_id, owner_id, team_id) == expected(TAX, 0.0, owner_trusted, delivered=False)
