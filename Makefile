@@ -43,9 +43,9 @@ mutation: install
 	$(BIN)/pip install --quiet -e '.[mutation]'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2
-	$(BIN)/mutmut results --all true > mutation-results.txt || true
-	@grep -c "killed" mutation-results.txt | xargs echo "killed:"
-	@grep -vc "killed" mutation-results.txt | xargs echo "not killed:"
+	$(BIN)/mutmut results --all true > mutation-results.txt
+	@echo "mutants by outcome (mutation-results.txt lists each; \`mutmut show NAME\` shows one):"
+	@awk -F': ' 'NF == 2 {print $$2}' mutation-results.txt | sort | uniq -c
 
 clean:
 	rm -rf $(VENV) $(SDK_VENV) var .pytest_cache mutants mutation-results.txt
