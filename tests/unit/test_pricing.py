@@ -150,6 +150,16 @@ IMAGE_CASES = {
     "ControlNet steps clamped to 40": (
         {"source_image": SOURCE, "params": {"control_type": "depth", "steps": 50}}, {"steps": 40, "controlnet": True}, {"source": True},
     ),
+    # Each rounding step of §2.2 point 3 shows at these sizes (rounding once at the end would not)
+    "ControlNet at 64x512, 10 steps": (
+        {"source_image": SOURCE, "params": {"control_type": "canny", "width": 64, "height": 512, "steps": 10}},
+        {"width": 64, "height": 512, "steps": 10, "controlnet": True}, {"source": True},
+    ),
+    "ControlNet and a face fixer at 64x512, 25 steps": (
+        {"source_image": SOURCE, "params": {"control_type": "canny", "width": 64, "height": 512, "steps": 25, "post_processing": ["GFPGAN"]}},
+        {"width": 64, "height": 512, "steps": 25, "controlnet": True, "post_processors": ["GFPGAN"]},
+        {"source": True, "post_processors": ["GFPGAN"]},
+    ),
     "a source image (burn x1.3)": ({"source_image": SOURCE}, {}, {"source": True}),
     "inpainting with a mask": (
         {"source_image": SOURCE, "source_mask": SOURCE, "source_processing": "inpainting"}, {}, {"source": True},
