@@ -97,7 +97,12 @@ def _build_balance_statement(bucket: str, also: tuple[tuple[str, str], ...]):
     }
     for name, how in also:
         column = getattr(User, name)
-        values[column] = column + bindparam(f"also_{name}") if how == "add" else bindparam(f"also_{name}")
+        if how == "add":
+            values[column] = column + bindparam(f"also_{name}")
+        elif how == "set":
+            values[column] = bindparam(f"also_{name}")
+        else:
+            raise ValueError(f"unknown change {how!r} of {name}")
     return update(User.__table__).where(User.__table__.c.id == bindparam("user_id")).values(values)
 
 

@@ -277,12 +277,12 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         final_state = job_states.CSAM if state == "csam" else job_states.CENSORED if censored else job_states.OK
         owner_trusted = submission.owner is not None and submission.owner.trusted
         reward = text_jobs.reward_for(submission.request, job, submission.bridge_agent, owner_trusted, generation)
-    delivery = settlement.deliver(
+    reward = settlement.deliver(
         session, rules, submission, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
         generation=generation, gen_metadata=metadata, now=now, reward=reward,
     )
     session.commit()
-    return delivery.reward
+    return reward
 
 
 # --- status ------------------------------------------------------------------------

@@ -8,7 +8,6 @@ in escrow. Prices and rewards themselves come from `pricing` (through the kind m
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
 
@@ -17,17 +16,9 @@ from sqlalchemy.orm import Session
 
 from horde.domain.accounts import ledger
 from horde.domain.queue import engine, stats
-from horde.models import GenerationRequest, Job, Team, Worker
+from horde.models import GenerationRequest, Team, Worker
 
 _T = GenerationRequest.__table__
-
-
-@dataclass
-class Delivery:
-    job: Job
-    request: GenerationRequest
-    reward: float  # before the bridge multiplier, as the submit answer reports it
-    paid: float
 
 
 def deliver(
@@ -42,8 +33,9 @@ def deliver(
     gen_metadata: list,
     now: dt.datetime,
     reward: float | None = None,
-) -> Delivery:
+) -> float:
     """Record a delivered job and settle it: the worker and its owner earn, the requester pays.
+    Returns the reward before the bridge multiplier (what the submit answer reports).
 
     Everything it needs was read with the job (`load_submission`); then only writes: the
     job (compare-and-set), the worker and team, the owner's balance, the request, a
@@ -55,7 +47,7 @@ def deliver(
                 "gen_metadata": gen_metadata, "finished_at": now}
     if job.fake or request is None:
         engine.finish_job(session, job, finished)
-        return Delivery(job=job, request=request, reward=0.0, paid=0.0)
+        return 0.0
     if reward is None:
         reward = kind_rules.job_reward(request, job)
     earned = round(reward * kind_rules.reward_multiplier(submission.bridge_agent or ""), 2)
@@ -81,7 +73,7 @@ def deliver(
             also={kind_rules.USAGE_COLUMN: ("add", kind_rules.amount(usage)), "last_active": ("set", now)}, events=events,
         )
     ledger.record_events(session, events)
-    return Delivery(job=job, request=request, reward=reward, paid=paid)
+    return reward
 
 
 def _build_delivered_statement(postgres: bool):

@@ -40,15 +40,30 @@ THINGS = 1024 * 1024 * 30  # pixelsteps of one job (§1.4)
 MPS = round(THINGS / 1e6, 2)  # megapixelsteps, as records keep them
 
 
+class Clock:
+    """The routes' clock, passed in (`horde.api.image.generate.utcnow`): a job delivered at the
+    time it was handed out took the minimum of one second, so the worker's speed is exactly
+    its pixelsteps per second; `advance` makes a delivery come later."""
+
+    def __init__(self):
+        self.now = utcnow()
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    """The routes' clock, passed in: a job delivered at the time it was handed out took the
-    minimum of one second, so the worker's speed is exactly its pixelsteps per second."""
+def clock(monkeypatch):
     from horde.api.image import generate
 
-    now = utcnow()
-    monkeypatch.setattr(generate, "utcnow", lambda: now)
-    return now
+    fake = Clock()
+    monkeypatch.setattr(generate, "utcnow", lambda: fake.now)
+    return fake
+
+
+@pytest.fixture
+def frozen(clock):
+    return clock.now
 
 
 class Parties:
@@ -111,6 +126,13 @@ class Parties:
             }
 
 
+def events_of(parties, user_id: int) -> list[tuple]:
+    """A user's kudos events as (reason, bucket, amount, request, job, other user)."""
+    with parties.db() as session:
+        rows = session.scalars(select(KudosEvent).where(KudosEvent.user_id == user_id).order_by(KudosEvent.id))
+        return [(e.reason, e.bucket, pytest.approx(e.amount, abs=1e-9), e.request_id, e.job_id, e.other_user_id) for e in rows]
+
+
 def expected(requester_pays: float, earned: float, owner_trusted: bool, *, delivered: int = 1, request=None, speed=None) -> dict:
     """Balances and records after `delivered` jobs: the requester paid the tax and then
     `requester_pays - tax`; the worker earned `earned` in all."""
@@ -145,11 +167,20 @@ OWNERS = pytest.mark.parametrize("owner_trusted", [True, False], ids=["trusted o
 def test_delivered(app, loop, users, owner_trusted, frozen):
     parties = Parties(app, loop, users, owner_trusted)
     parties.request()
-    answer = parties.deliver(parties.pop())
+    job = parties.pop()
+    answer = parties.deliver(job)
     assert answer["reward"] == pytest.approx(K)  # before the bridge multiplier
     assert parties.state() == exactly(expected(
         TAX + BURN, EARNED, owner_trusted, request=request_after(frozen, BURN, 1), speed=THINGS / 1.0,
     ))
+    rid, jid, escrow = parties.request_id, job["id"], 0.0 if owner_trusted else HALF
+    assert events_of(parties, parties.requester_id) == [
+        ("admin", "admin", START, None, None, None), ("tax", "accumulated", -TAX, rid, None, None),
+        ("generation", "accumulated", -BURN, rid, jid, None),
+    ]
+    assert events_of(parties, parties.owner_id) == [
+        ("admin", "admin", START, None, None, None), ("reward", "accumulated", EARNED - escrow, rid, jid, None),
+    ]
     assert HALF == 16.22 and EARNED == 32.44 and MPS == 31.46  # the arithmetic of the docstring
 
 
@@ -172,12 +203,26 @@ def test_faulted(app, loop, users, owner_trusted, frozen):
     assert parties.state() == exactly(expected(TAX, 0.0, owner_trusted, delivered=0, request=request_after(frozen, 0.0, 0)))
 
 
+def test_a_later_delivery_refreshes_the_request_and_measures_the_speed(app, loop, users, clock):
+    parties = Parties(app, loop, users, owner_trusted=True)
+    parties.request()
+    job = parties.pop()
+    clock.advance(600)  # ten minutes of work
+    parties.deliver(job)
+    state = parties.state()
+    assert state["worker speed"] == pytest.approx(THINGS / 600)
+    assert state["request"]["expiry"] == clock.now + dt.timedelta(minutes=20)  # 20 minutes after the delivery
+
+
 @OWNERS
-def test_two_deliveries_add_up(app, loop, users, owner_trusted, frozen):
+def test_two_deliveries_add_up(app, loop, users, owner_trusted, clock):
     parties = Parties(app, loop, users, owner_trusted)
+    frozen = clock.now
     parties.request(params={**REQUEST["params"], "n": 2})
-    for _ in range(2):
-        parties.deliver(parties.pop(amount=1))
+    jobs = [parties.pop(amount=1) for _ in range(2)]
+    parties.deliver(jobs[0])  # in the minimum of one second
+    clock.advance(100)
+    parties.deliver(jobs[1])  # in 100 seconds
     state = parties.state()
     assert state["requester"] == pytest.approx(START - TAX - 2 * BURN) and state["requests"] == 1
     assert state["worker"] == state["team"] == pytest.approx(2 * EARNED)
@@ -185,8 +230,9 @@ def test_two_deliveries_add_up(app, loop, users, owner_trusted, frozen):
     for record in ("usage", "contributed", "worker contributions", "team contributions"):
         assert state[record] == pytest.approx(2 * MPS), record
     assert state["fulfilled"] == state["worker jobs"] == state["team jobs"] == 2
-    assert state["worker speed"] == pytest.approx(THINGS)  # two samples of the same speed average to it
-    assert state["request"] == exactly(request_after(frozen, 2 * BURN, 2))
+    # the newest sample weighs 0.1 (about the last 20 jobs)
+    assert state["worker speed"] == pytest.approx(0.9 * THINGS + 0.1 * THINGS / 100)
+    assert state["request"] == exactly(request_after(frozen + dt.timedelta(seconds=100), 2 * BURN, 2))
 
 
 @OWNERS
@@ -238,13 +284,53 @@ def test_expired(app, loop, users, owner_trusted):
     [(REGEN, 0.9), ("AI Horde Worker reGen:13.0.0:https://x", 1.0), ("My Own Bridge:2.0:https://x", 0.75)],
     ids=["official, older", "official, latest", "not official"],
 )
-def test_the_bridge_multiplier(app, loop, users, bridge, multiplier, frozen):
-    parties = Parties(app, loop, users, owner_trusted=True)
+@OWNERS
+def test_the_bridge_multiplier(app, loop, users, bridge, multiplier, owner_trusted, frozen):
+    """0.75 x 36.04 = 27.03: an untrusted owner's half is 13.515, kept to the cent in escrow."""
+    parties = Parties(app, loop, users, owner_trusted)
     parties.request(r2=False)  # bridges of other software may lack r2
     parties.deliver(parties.pop(bridge_agent=bridge))
     assert parties.state() == exactly(expected(
-        TAX + BURN, round(K * multiplier, 2), True, request=request_after(frozen, BURN, 1), speed=THINGS / 1.0,
+        TAX + BURN, round(K * multiplier, 2), owner_trusted, request=request_after(frozen, BURN, 1), speed=THINGS / 1.0,
     ))
+
+
+def test_a_paused_workers_fake_job_moves_nothing(app, loop, users):
+    """A paused worker gets fake jobs (for other people's requests): delivering one pays
+    no one and leaves the request waiting for a real worker."""
+    parties = Parties(app, loop, users, owner_trusted=True)
+    parties.request()
+    loop.pop(parties.owner, **{**POP, "models": ["SDXL 1.0"]})  # registers the worker, takes nothing
+    with parties.db() as session, session.begin():
+        session.execute(update(Worker).values(paused=True))
+    job = parties.pop()
+    assert job["id"]
+    assert parties.deliver(job)["reward"] == 0
+    state = parties.state()
+    assert (state["requester"], state["owner"], state["worker"]) == (START - TAX, START, 0)
+    assert state["request"]["finished"] == 0 and state["request"]["consumed"] == 0
+
+
+def test_the_usage_multiplier_scales_usage_records(app, loop, users):
+    parties = Parties(app, loop, users, owner_trusted=True)
+    with parties.db() as session, session.begin():
+        session.execute(update(User).where(User.id == parties.requester_id).values(usage_multiplier=2.5))
+    parties.request()
+    parties.deliver(parties.pop())
+    state = parties.state()
+    assert state["usage"] == pytest.approx(round(2.5 * THINGS / 1e6, 2))
+    assert state["requester"] == pytest.approx(START - TAX - BURN)  # the multiplier is for records, not kudos
+
+
+def test_a_transfer_names_both_parties_in_the_ledger(app, loop, users):
+    parties = Parties(app, loop, users, owner_trusted=True)
+    answer = loop.client.post("/api/v2/kudos/transfer", json={"username": f"owner#{parties.owner_id}", "amount": 30},
+                              headers={"apikey": parties.requester})
+    assert answer.status_code == 200, answer.get_json()
+    assert events_of(parties, parties.requester_id)[-1] == ("transfer", "gifted", -30, None, None, parties.owner_id)
+    assert events_of(parties, parties.owner_id)[-1] == ("transfer", "received", 30, None, None, parties.requester_id)
+    state = parties.state()
+    assert (state["requester"], state["owner"]) == (START - 30, START + 30)
 
 
 def test_the_anonymous_account_pays_through_its_folded_events_down_to_its_floor(app, loop, users):
@@ -261,10 +347,11 @@ def test_the_anonymous_account_pays_through_its_folded_events_down_to_its_floor(
     assert state["owner"] == pytest.approx(START + 2 * EARNED) and state["requester"] == START
 
 
-def test_a_requester_at_the_floor_stays_there(app, loop, users):
+@pytest.mark.parametrize("pseudonymous,floor", [(True, 14), (False, 25)], ids=["pseudonymous", "OAuth"])
+def test_a_requester_at_the_floor_stays_there(app, loop, users, pseudonymous, floor):
     parties = Parties(app, loop, users, owner_trusted=True)
-    poor_id, poor = users.create("poor")  # 0 kudos; pseudonymous floor 14 (§2.1)
+    poor_id, poor = users.create("poor", pseudonymous=pseudonymous)  # 0 kudos; floors of §2.1
     loop.request(poor, **REQUEST)
     parties.deliver(parties.pop())
     with parties.db() as session:
-        assert session.get(User, poor_id).kudos == 14
+        assert session.get(User, poor_id).kudos == floor
