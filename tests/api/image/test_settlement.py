@@ -355,3 +355,15 @@ def test_a_requester_at_the_floor_stays_there(app, loop, users, pseudonymous, fl
     parties.deliver(parties.pop())
     with parties.db() as session:
         assert session.get(User, poor_id).kudos == floor
+
+
+def test_a_delivery_never_shortens_the_request_s_life(app, loop, users, clock):
+    """An extra-slow worker's job keeps the request for an hour; a delivery ten minutes in
+    must not bring its expiry forward to 20 minutes from then."""
+    parties = Parties(app, loop, users, owner_trusted=True)
+    parties.request(extra_slow_workers=True)
+    job = parties.pop(extra_slow_worker=True)
+    handed_out = clock.now
+    clock.advance(600)
+    parties.deliver(job)
+    assert parties.state()["request"]["expiry"] == handed_out + dt.timedelta(minutes=60)
