@@ -241,6 +241,14 @@ class Fetcher:
         self.ca_certs = ca_certs  # None: the system's trust store
         self._permits = threading.BoundedSemaphore(max(1, concurrency))
 
+    def has_room(self) -> bool:
+        """Whether a fetch could start now: lets a caller refuse before doing other work
+        (a hint only; another thread may take the room first, and `request` still checks)."""
+        if not self._permits.acquire(blocking=False):
+            return False
+        self._permits.release()
+        return True
+
     def address_allowed(self, address: IPAddress) -> bool:
         return self.allow_private or is_public(address)
 

@@ -240,3 +240,14 @@ def wait_for(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.01)
+
+
+def test_has_room_tells_whether_a_fetch_could_start(targets):
+    fetcher = local_fetcher(concurrency=1, deadline=1.0)
+    assert fetcher.has_room()
+    inside = threading.Thread(target=lambda: pytest.raises(fetch.FetchTimeout, fetcher.get, targets.url("/drip"), max_bytes=MAX))
+    inside.start()
+    wait_for(lambda: targets.connections == 1)
+    assert not fetcher.has_room()
+    inside.join(5)
+    assert fetcher.has_room()

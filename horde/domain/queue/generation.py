@@ -95,6 +95,11 @@ def _apply_upfront_rule(session: Session, svc: Services, user: User, new: NewReq
     )
 
 
+def _fetches_urls(new: NewRequest) -> bool:
+    values = [*new.source_images.values(), *(extra.get("image", "") for extra in new.extra_source_images)]
+    return any(images.is_url(value) for value in values)
+
+
 def _store_sources(svc: Services, request_id: str, new: NewRequest) -> list[str]:
     """Decode, check and store the request's source images; return their storage keys."""
     keys: list[str] = []
@@ -131,6 +136,8 @@ def request_generation(
     if body.get("style"):
         raise errors.StyleNotFound(f"Style '{body['style']}' not found.")
     worker_ids = list(body.get("workers") or [])
+    if not body.get("dry_run") and _fetches_urls(new) and not svc.fetcher.has_room():
+        raise errors.SourceImageFetchBusy()  # before any database work: busy clients retry
     engine.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=svc.cache)
     downgraded = _apply_upfront_rule(session, svc, user, new, body, now)
     if body.get("dry_run"):
