@@ -9,7 +9,7 @@ HORDE_SDK_VERSION := 0.33.3
 PYTHON312 ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python 2>/dev/null | sort -V -r) $$(command -v python3.12 2>/dev/null); do $$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' 2>/dev/null && echo $$p && break; done)
 PYTEST_ARGS ?=
 
-.PHONY: run test install sdk-env bench clean
+.PHONY: run test install sdk-env bench mutation clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,14 @@ bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Mutation testing of the money (not part of `make test`; see [tool.mutmut] in pyproject.toml).
+mutation: install
+	$(BIN)/pip install --quiet -e '.[mutation]'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results --all true > mutation-results.txt
+	@echo "mutants by outcome (mutation-results.txt lists each; \`mutmut show NAME\` shows one):"
+	@awk -F': ' 'NF == 2 {print $$2}' mutation-results.txt | sort | uniq -c
+
 clean:
-	rm -rf $(VENV) $(SDK_VENV) var .pytest_cache
+	rm -rf $(VENV) $(SDK_VENV) var .pytest_cache mutants mutation-results.txt

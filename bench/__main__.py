@@ -1,6 +1,7 @@
 """python -m bench [scenario ...]: run benchmark scenarios and print their figures as JSON.
 
-Scenarios: async, pop, loop, check (default: all). Each starts its own server (gunicorn on
+Scenarios: async, pop, loop, check (default: all), and slow_fetch (the loop with and
+without 20 slow source-image downloads in flight). Each starts its own server (gunicorn on
 a fresh PostgreSQL database, Redis, rate limits off, a requester without a concurrency
 limit) unless --url points at one that is already running and --requester/--owners give keys.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import load, scenarios
+from bench.slow_fetch import SlowDownloads
 from bench.server import BenchServer
 
 HERE = Path(__file__).resolve().parent
@@ -60,15 +62,16 @@ class CpuUse:
 
 
 class Run:
-    def __init__(self, args):
+    def __init__(self, args, **env: str):
         self.args = args
         self.kind = args.kind
+        self.env = env
         self.server: BenchServer | None = None
 
     def __enter__(self) -> "Run":
         data = Path(tempfile.mkdtemp(prefix="horde-bench-"))
         os.environ["HORDE_MODE"] = self.kind
-        self.server = BenchServer(self.args.server_workers, self.args.port, data).start()
+        self.server = BenchServer(self.args.server_workers, self.args.port, data, **self.env).start()
         self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000000", "--trusted")
         self.owners = [self.server.user(f"bench-owner-{i}", "--trusted", "--kudos", "1000") for i in range(10)]
         return self
@@ -188,6 +191,30 @@ def scenario_check(run: Run) -> dict:
     return result
 
 
+def scenario_slow_fetch(args) -> dict:
+    """The full loop without and with 20 slow source-image downloads in flight, alternated
+    twice (the machine is shared: the ratio within one run is the figure)."""
+    rounds = []
+    for slow in (0, 20, 0, 20):
+        # Local URLs stand in for slow hosts: allowed for this benchmark's server only.
+        with Run(args, HORDE_FETCH_ALLOW_PRIVATE="1") as run:
+            if slow:
+                with SlowDownloads(run.url, slow) as downloads:
+                    result = scenario_loop(run)
+                result["slow_downloads"] = downloads.summary()
+            else:
+                result = scenario_loop(run)
+        rounds.append({"slow_downloads_in_flight": slow, "jobs_per_second": result["jobs_per_second"],
+                       "latency": {op: result["latency"].get(op) for op in ("pop", "submit", "check", "async")},
+                       "slow_calls": result["slow_calls"], **({"slow": result["slow_downloads"]} if slow else {})})
+    quiet = [r["jobs_per_second"] for r in rounds if not r["slow_downloads_in_flight"]]
+    loaded = [r["jobs_per_second"] for r in rounds if r["slow_downloads_in_flight"]]
+    summary = {"scenario": f"{args.kind} full loop with 20 slow downloads in flight vs none", "rounds": rounds,
+               "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2)}
+    print(json.dumps(summary, indent=2), flush=True)
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("scenarios", nargs="*", default=["async", "pop", "loop", "check"])
@@ -212,6 +239,9 @@ def main() -> None:
             for depth in (int(d) for d in args.depths.split(",")):
                 with Run(args) as run:
                     results["results"].append(scenario_pop(run, depth))
+            continue
+        if name == "slow_fetch":
+            results["results"].append(scenario_slow_fetch(args))
             continue
         with Run(args) as run:
             results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))

@@ -51,7 +51,7 @@ def scratch_app(prefix: str, **settings) -> Iterator:
 
 
 class BenchServer:
-    def __init__(self, workers: int, port: int, data_dir: Path):
+    def __init__(self, workers: int, port: int, data_dir: Path, **env: str):
         self.name = f"horde_bench_{uuid.uuid4().hex[:8]}"
         self.url = f"http://127.0.0.1:{port}"
         self.database_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{self.name}"
@@ -68,6 +68,7 @@ class BenchServer:
             "HORDE_HOST": "127.0.0.1",
             "HORDE_LOG_LEVEL": "warning",
             "HORDE_WEB_WORKERS": str(workers),
+            **env,
         }
         self.proc: subprocess.Popen | None = None
 

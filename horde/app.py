@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
@@ -18,9 +19,11 @@ from horde.cache import make_cache
 from horde.db import Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.workers.live import LiveWorkers
-from horde.services import Services, make_store
+from horde.services import Services, make_fetcher, make_store
 from horde.settings import Settings
 from horde.web import install as install_web
+
+log = logging.getLogger(__name__)
 
 # spec/api.md §1.2: what browser clients on other origins may send.
 CORS_ALLOW_HEADERS = [
@@ -54,6 +57,8 @@ migrate = Migrate(directory=str(__import__("pathlib").Path(__file__).resolve().p
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = secret_key.resolve(settings or Settings.from_env())
+    if settings.fetch_allow_private and not settings.development:
+        log.warning("HORDE_FETCH_ALLOW_PRIVATE is on: clients can make this server fetch from private addresses")
 
     app = Flask("horde", static_folder=None)  # the web blueprint serves /static
     app.session_interface = PagesOnlySessionInterface()
@@ -82,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
-        live=LiveWorkers(), callers=CallerCache(),
+        live=LiveWorkers(), callers=CallerCache(), fetcher=make_fetcher(settings),
     )
     migrate.init_app(app, db)
 

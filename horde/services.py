@@ -8,6 +8,7 @@ from horde.cache import Cache
 from horde.db import Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.workers.live import LiveWorkers
+from horde.fetch import Fetcher
 from horde.settings import Settings
 from horde.storage import LocalStore, ResultStore, S3Store
 
@@ -21,6 +22,7 @@ class Services:
     store: ResultStore
     live: LiveWorkers
     callers: CallerCache
+    fetcher: Fetcher
 
 
 def make_store(settings: Settings) -> ResultStore:
@@ -31,3 +33,12 @@ def make_store(settings: Settings) -> ResultStore:
     from pathlib import Path
 
     return LocalStore(Path(settings.data_dir) / "images", settings.effective_public_url, settings.secret_key)
+
+
+def make_fetcher(settings: Settings) -> Fetcher:
+    from horde import __version__
+
+    return Fetcher(
+        allow_private=settings.fetch_allow_private, concurrency=settings.fetch_concurrency,
+        deadline=settings.fetch_deadline, user_agent=f"Horde/{__version__} (+{settings.effective_public_url})",
+    )

@@ -7,6 +7,7 @@ configuration at all: image mode, SQLite under ./var, no Redis.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +49,16 @@ def _hops(value: str, name: str) -> int:
     return hops
 
 
+def _float(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise SettingsError(f"{name} must be a number, not {value!r}")
+    return number
+
+
 def _list(value: str) -> list[str]:
     value = value.strip()
     if not value:
@@ -82,6 +93,11 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     max_upload_bytes: int = 32 * 1024 * 1024
+    # Fetching client-supplied URLs (horde/fetch.py): private addresses only for development
+    # and tests; fetches at once per process; seconds a whole fetch may take.
+    fetch_allow_private: bool = False
+    fetch_concurrency: int = 4
+    fetch_deadline: float = 10.0
     environment: str = "development"  # "production": HORDE_SECRET_KEY is required
     trusted_proxies: int = 0  # proxy hops in front of us whose X-Forwarded-* headers are believed
     log_level: str = "info"
@@ -127,6 +143,9 @@ class Settings:
             "s3_access_key": ("HORDE_S3_ACCESS_KEY", _text),
             "s3_secret_key": ("HORDE_S3_SECRET_KEY", _text),
             "max_upload_bytes": ("HORDE_MAX_UPLOAD_BYTES", _int),
+            "fetch_allow_private": ("HORDE_FETCH_ALLOW_PRIVATE", _bool),
+            "fetch_concurrency": ("HORDE_FETCH_CONCURRENCY", _int),
+            "fetch_deadline": ("HORDE_FETCH_DEADLINE", _float),
             "environment": ("HORDE_ENV", _text),
             "trusted_proxies": ("HORDE_TRUSTED_PROXIES", _hops),
             "log_level": ("HORDE_LOG_LEVEL", _text),

@@ -6,6 +6,7 @@ SQLite. Each test starts from an empty horde (the anonymous user and the modes r
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,20 @@ TABLES_TO_EMPTY = (
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
 )
 MIGRATIONS = str(support.ROOT / "migrations")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_statement_caches():
+    """Under `make mutation` only: the money's statement builders run in every test, so
+    mutmut maps each of them to every test that uses it (a cached statement would be built
+    by the first test alone)."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        from horde.domain.accounts import ledger
+        from horde.domain.queue import settlement
+
+        for cached in (ledger._balance_statement, settlement._delivered_statement, settlement._credit_statements):
+            cached.cache_clear()
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -512,6 +512,13 @@ class RateLimited(HordeError):
     status, rc = 429, "RateLimited"
 
 
+class SourceImageFetchBusy(HordeError):
+    """Every source-image fetch slot of this process is taken (horde/fetch.py)."""
+
+    status, rc = 503, "SourceImageFetchBusy"
+    message = "The server is fetching too many source image URLs at once. Try again shortly, or send the image as base64."
+
+
 class TooManyPrompts(HordeError):
     status, rc = 429, "TooManyPrompts"
     message = "You have too many requests queued. Please wait for some to finish."

@@ -75,19 +75,6 @@ def image_model_flag(name: str, flag: str) -> bool:
     return bool((image_models().get(name) or {}).get(flag))
 
 
-# Worker reward multiplier by the baseline of the model that did the job (behaviour §2.2).
-def family_multiplier(baseline: str, *, qr_code: bool = False, hires_fix: bool = False) -> float:
-    if baseline == SDXL:
-        return 4.0 if qr_code else 2.0
-    if baseline == CASCADE:
-        return 7.0 if hires_fix else 4.0
-    if baseline in (FLUX, ZIMAGE):
-        return 8.0
-    if baseline == QWEN:
-        return 12.0
-    return 1.0
-
-
 _QUANT_SUFFIX = re.compile(r"[-_.](q\d[\w]*|gguf|awq|gptq|exl2[\w.]*|fp16|fp8)$", re.IGNORECASE)
 
 

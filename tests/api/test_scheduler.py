@@ -38,27 +38,44 @@ class Recorder:
                 assert start_b >= end_a, "two schedulers ran jobs at the same time"
 
 
-def wait_for(condition, seconds: float = 10.0) -> None:
+def wait_for(condition, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.02)
+    return True
+
+
+class CountedLock:
+    """A lock whose attempts to lead can be waited for (instead of sleeping and hoping
+    the other scheduler has tried meanwhile)."""
+
+    def __init__(self, lock):
+        self.lock, self.node_id, self.attempts = lock, lock.node_id, 0
+
+    def acquire(self) -> bool:
+        leader = self.lock.acquire()
+        self.attempts += 1
+        return leader
+
+    def release(self) -> None:
+        self.lock.release()
 
 
 def exercise(make_lock, takeover_within: float):
     recorder = Recorder()
     first = Scheduler([recorder.job("first")], make_lock("first"), tick=0.05).start()
-    wait_for(lambda: "first" in recorder.nodes())
-    second = Scheduler([recorder.job("second")], make_lock("second"), tick=0.05).start()
-    time.sleep(0.6)
+    assert wait_for(lambda: "first" in recorder.nodes())
+    second_lock = CountedLock(make_lock("second"))
+    second = Scheduler([recorder.job("second")], second_lock, tick=0.05).start()
     try:
+        assert wait_for(lambda: second_lock.attempts >= 5), "the second scheduler never tried to lead"
         assert recorder.nodes() == {"first"}, "only the leader runs jobs"
         assert first.is_leader and not second.is_leader
         first.stop()
         stopped = time.monotonic()
-        deadline = stopped + takeover_within
-        while time.monotonic() < deadline and "second" not in recorder.nodes(stopped):
-            time.sleep(0.05)
-        assert "second" in recorder.nodes(stopped), "the other scheduler takes over"
+        assert wait_for(lambda: "second" in recorder.nodes(stopped), takeover_within), "the other scheduler takes over"
         assert second.is_leader
         recorder.assert_no_overlap()
     finally:
@@ -68,17 +85,20 @@ def exercise(make_lock, takeover_within: float):
 
 def test_redis_leader_lock(redis_url):
     cache = RedisCache(redis_url, prefix=f"test-{time.time()}:")
-    exercise(lambda node: CacheLeaderLock(cache, ttl=1.0, node_id=node), takeover_within=3.0)
+    # A stopping leader releases the lock, so the takeover does not wait for the TTL; a long
+    # TTL keeps a leader whose renewal is late (a busy machine) from losing it mid-test.
+    exercise(lambda node: CacheLeaderLock(cache, ttl=30.0, node_id=node), takeover_within=3.0)
 
 
 def test_redis_leader_lock_expires_when_the_holder_dies(redis_url):
     cache = RedisCache(redis_url, prefix=f"test-{time.time()}:")
     dead = CacheLeaderLock(cache, ttl=0.5, node_id="dead")
     assert dead.acquire()
+    claimed = time.monotonic()
     alive = CacheLeaderLock(cache, ttl=0.5, node_id="alive")
     assert not alive.acquire()
-    time.sleep(0.7)  # the holder never renewed: its claim lapses
-    assert alive.acquire()
+    assert wait_for(alive.acquire, 5.0), "the holder never renewed, yet its claim did not lapse"  # polls until it lapses
+    assert time.monotonic() - claimed >= 0.45  # not before its TTL
     assert not dead.acquire()
 
 
@@ -103,6 +123,5 @@ def test_a_failing_job_does_not_stop_the_others(tmp_path):
         FileLeaderLock(tmp_path / "l.lock"),
         tick=0.01,
     ).start()
-    time.sleep(0.2)
+    assert wait_for(lambda: len(ran) >= 2), "the job after the failing one stopped running"
     scheduler.stop()
-    assert len(ran) >= 2

@@ -1,10 +1,14 @@
 """A person in a real browser: logs in through the provider, gets a key, resets it, makes a
-pseudonymous account, transfers kudos; a forged login callback is refused."""
+pseudonymous account, transfers kudos; a forged login callback is refused.
+
+What a click leads to is checked with `expect(...)`, which waits for it (with a deadline);
+a bare `is_visible` right after a click can look before the new page is there."""
 
 from __future__ import annotations
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests import support
 
@@ -40,13 +44,13 @@ def test_login_choose_a_username_and_use_the_key(page, server, screenshot):
     page.fill("#login", "browser-alice")
     page.click("#allow")
     page.wait_for_url(f"{server.url}/register")
-    assert page.is_visible("text=Choose a username")
+    expect(page.locator("text=Choose a username")).to_be_visible()
     screenshot(page, "choose-username")
 
     page.fill("#username", "Browser Alice")
     page.click("text=Create my account")
     key = _key_on(page)
-    assert page.is_visible("text=This key is shown only once.")
+    expect(page.locator("text=This key is shown only once.")).to_be_visible()
     screenshot(page, "api-key")
 
     found = _find_user(server, key)
@@ -56,7 +60,7 @@ def test_login_choose_a_username_and_use_the_key(page, server, screenshot):
 
     # The account page afterwards shows who is logged in, and not the key.
     page.goto(f"{server.url}/register")
-    assert page.is_visible("text=Your account")
+    expect(page.locator("text=Your account")).to_be_visible()
     assert key not in page.content()
     screenshot(page, "account")
 
@@ -70,7 +74,7 @@ def test_reset_key_refuses_the_old_key(page, server):
     page.click("#reset-key")
     new_key = _key_on(page)
     assert new_key != old_key
-    assert page.is_visible("text=Your previous key no longer works.")
+    expect(page.locator("text=Your previous key no longer works.")).to_be_visible()
     assert _find_user(server, old_key).json()["rc"] == "UserNotFound"
     assert _find_user(server, new_key).json()["username"].startswith("Browser Bob#")
 
@@ -84,7 +88,7 @@ def test_logging_in_again_finds_the_same_account(page, server, browser):
 
     other = browser.new_context().new_page()  # another browser, another day
     _log_in(other, server, "browser-carol")
-    assert other.is_visible("text=Your account")
+    expect(other.locator("text=Your account")).to_be_visible()
     assert alias in other.content()
     other.context.close()
 
@@ -94,7 +98,7 @@ def test_pseudonymous_account(page, server, screenshot):
     page.fill("#username", "Browser Pseudo")
     page.click("text=Create a pseudonymous account")
     key = _key_on(page)
-    assert page.is_visible("text=cannot be recovered or changed")
+    expect(page.locator("text=cannot be recovered or changed")).to_be_visible()
     screenshot(page, "pseudonymous-key")
     assert _find_user(server, key).json()["pseudonymous"] is True
 
@@ -111,7 +115,7 @@ def test_transfer_kudos_through_the_form(page, server, screenshot):
     page.fill("#recipient", friend_alias)
     page.fill("#amount", "75")
     page.click("button:has-text('Transfer')")
-    assert page.is_visible(f"text=Sent 75 kudos to {friend_alias}.")
+    expect(page.locator(f"text=Sent 75 kudos to {friend_alias}.")).to_be_visible()
     screenshot(page, "transfer")
     friend_id = friend_alias.rsplit("#", 1)[1]
     assert requests.get(f"{server.url}/api/v2/users/{friend_id}", timeout=10).json()["kudos"] == 75
@@ -121,7 +125,7 @@ def test_transfer_kudos_through_the_form(page, server, screenshot):
     page.fill("#recipient", friend_alias)
     page.fill("#amount", "5000")
     page.click("button:has-text('Transfer')")
-    assert page.is_visible("text=You do not have enough kudos")
+    expect(page.locator("text=You do not have enough kudos")).to_be_visible()
     assert requests.get(f"{server.url}/api/v2/users/{friend_id}", timeout=10).json()["kudos"] == 75
 
 
@@ -131,7 +135,7 @@ def test_a_forged_login_callback_is_refused(page, server, screenshot, query):
     page.wait_for_selector("#login")
     answer = page.goto(f"{server.url}/callback/oidc?{query}")
     assert answer.status == 400
-    assert page.is_visible("text=This login could not be verified")
+    expect(page.locator("text=This login could not be verified")).to_be_visible()
     screenshot(page, "forged-callback")
     page.goto(f"{server.url}/register")
     assert not page.is_visible("text=Choose a username")

@@ -54,3 +54,12 @@ def test_paths_belong_to_their_mode():
     assert mode_owning_path("/api/v2/generate/async") is Mode.IMAGE
     assert mode_owning_path("/api/v2/generate/check/abc") is Mode.IMAGE
     assert mode_owning_path("/api/v2/users/1") is None
+
+
+def test_fetching_private_addresses_is_off_unless_asked_for():
+    default = Settings.from_env({})
+    assert default.fetch_allow_private is False and default.fetch_concurrency == 4 and default.fetch_deadline == 10.0
+    s = Settings.from_env({"HORDE_FETCH_ALLOW_PRIVATE": "1", "HORDE_FETCH_CONCURRENCY": "2", "HORDE_FETCH_DEADLINE": "2.5"})
+    assert s.fetch_allow_private is True and s.fetch_concurrency == 2 and s.fetch_deadline == 2.5
+    with pytest.raises(SettingsError):
+        Settings.from_env({"HORDE_FETCH_DEADLINE": "soon"})

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from horde.models import User
 from horde.web import providers
+from tests import support
 from tests.conftest import build_app, make_settings
 from tests.oidc_provider import LocalProvider
 from tests.web.conftest import Browserless, shown_key, user_count
@@ -199,3 +200,50 @@ def test_account_forms_need_their_csrf_token(web, web_app):
     assert web.post("/account/key", csrf=False).status_code == 400
     assert web.post("/account/username", {"username": "Hacked"}, csrf=False).status_code == 400
     assert web.get("/api/v2/find_user", headers={"apikey": key}).get_json()["username"].startswith("Frank#")
+
+
+def _logged_in(browser) -> bool:
+    return "Choose a username" in browser.get("/register").get_data(as_text=True)
+
+
+def test_a_provider_that_cannot_be_reached_is_explained(tmp_path):
+    """The issuer's discovery document is fetched when a login starts: nothing answers there."""
+    dead = f"http://127.0.0.1:{support.free_port()}"
+    app = build_app(make_settings(tmp_path, oidc_issuer=dead, oidc_client_id="horde", oidc_client_secret="secret", oidc_name="Dead ID"))
+    browser = Browserless(app)
+    answer = browser.get("/login/oidc")
+    assert answer.status_code == 502
+    assert "Dead ID cannot be reached right now" in answer.get_data(as_text=True)
+    assert not _logged_in(browser)
+    app.extensions["horde"].db.dispose()
+
+
+def test_a_token_endpoint_that_cannot_be_reached_is_explained(tmp_path, oidc_provider, monkeypatch):
+    """The person logs in at the provider, but the code cannot be exchanged: its token
+    endpoint does not answer."""
+    issuer, dead = oidc_provider.issuer, f"http://127.0.0.1:{support.free_port()}"
+    monkeypatch.setitem(providers.ENDPOINTS, "discord", {
+        "authorize_url": f"{issuer}/authorize", "access_token_url": f"{dead}/token", "api_base_url": f"{issuer}/api/",
+    })
+    client = oidc_provider.client
+    app = build_app(make_settings(tmp_path, discord_client_id=client.client_id, discord_client_secret=client.client_secret))
+    browser = Browserless(app, oidc_provider)
+    answer = browser.login("yuri", "discord")
+    assert answer.status_code == 502
+    assert "Discord cannot be reached right now" in answer.get_data(as_text=True)
+    assert not _logged_in(browser) and user_count(app) == 1  # only the anonymous account
+    app.extensions["horde"].db.dispose()
+
+
+def test_a_refused_token_exchange_is_explained(tmp_path, oidc_provider):
+    """The provider refuses to exchange the code (here: the client secret is wrong)."""
+    app = build_app(make_settings(
+        tmp_path, oidc_issuer=oidc_provider.issuer, oidc_client_id=oidc_provider.client.client_id,
+        oidc_client_secret="not-the-secret", oidc_name="Test ID",
+    ))
+    browser = Browserless(app, oidc_provider)
+    answer = browser.login("victor")
+    assert answer.status_code == 400
+    assert "The login failed: The client cannot authenticate" in answer.get_data(as_text=True)  # the provider's reason
+    assert not _logged_in(browser) and user_count(app) == 1
+    app.extensions["horde"].db.dispose()

@@ -4,7 +4,7 @@ What differs between the kinds (batching, TTL, payload, reward, burn) comes from
 module (`image_jobs`, `text_jobs`) passed in. Hot-path rules (DESIGN.md §4): pop finds its
 candidates with an index walk of the served models' queues and claims one with `FOR UPDATE
 SKIP LOCKED` (PostgreSQL); balances move with single atomic UPDATEs; hot statements are
-built once. Periodic sweeps live in `maintenance`.
+built once. Periodic sweeps live in `maintenance`, settling a delivered job in `settlement`.
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ from sqlalchemy.orm import Session, aliased
 
 from horde.domain import errors
 from horde.domain.accounts import ledger
-from horde.domain.queue import stats
 from horde.domain.queue.image_requests import NewRequest
 from horde.domain.workers import matching
 from horde.domain.workers.matching import ANY_MODEL, WorkerProfile
-from horde.models import GenerationRequest, Job, QueuedModel, Team, User, Worker
+from horde.models import GenerationRequest, Job, QueuedModel, User, Worker
 from horde.models import job as job_states
 
 R, QM = GenerationRequest, QueuedModel
@@ -288,6 +287,8 @@ def _general_candidates_sqlite(session: Session, profile: WorkerProfile, eligibl
 # Hot statements, built once with bind parameters (building SQL per call costs more than
 # running it). Executed on the session's connection: Core, inside the same transaction.
 _T = R.__table__
+_INSERT_JOB = insert(Job.__table__)
+_DELETE_QUEUE_ENTRIES = delete(QM.__table__).where(QM.__table__.c.request_id == bindparam("request_id"))
 
 
 @lru_cache(maxsize=4)
@@ -364,14 +365,6 @@ def skipped(session: Session, profile: WorkerProfile) -> dict[str, int]:
 
 # --- submit --------------------------------------------------------------------------
 @dataclass
-class Delivery:
-    job: Job
-    request: GenerationRequest
-    reward: float  # before the bridge multiplier, as the submit answer reports it
-    paid: float
-
-
-@dataclass
 class Submission:
     """A job being submitted, with what settling it needs, read in one statement."""
 
@@ -430,7 +423,7 @@ def _finish_statement(columns: tuple[str, ...]):
     )
 
 
-def _finish_job(session: Session, job: Job, values: dict) -> None:
+def finish_job(session: Session, job: Job, values: dict) -> None:
     """Compare-and-set: only one submit of a job ever wins."""
     statement = _finish_statement(tuple(sorted(values)))
     params = {"job_id": job.id, **{f"new_{name}": value for name, value in values.items()}}
@@ -445,7 +438,7 @@ def _finish_job(session: Session, job: Job, values: dict) -> None:
 
 def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
     """A job that will not be delivered (worker fault or TTL passed): its slot goes back."""
-    _finish_job(session, job, {"state": job_states.FAULTED, "finished_at": now})
+    finish_job(session, job, {"state": job_states.FAULTED, "finished_at": now})
     if job.worker_id:
         session.execute(
             update(Worker).where(Worker.id == job.worker_id).values(uncompleted_jobs=Worker.uncompleted_jobs + 1)
@@ -473,115 +466,6 @@ def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
             [{"request_id": request.id, "model": m, "kind": request.kind, "sort_key": request.sort_key, "created": request.created}
              for m in (request.models or [ANY_MODEL])],
         )
-
-
-def deliver(
-    session: Session,
-    kind_rules: ModuleType,
-    submission: Submission,
-    *,
-    state: str,
-    censored: bool,
-    seed: int,
-    generation: str | None,
-    gen_metadata: list,
-    now: dt.datetime,
-    reward: float | None = None,
-) -> Delivery:
-    """Record a delivered job and settle it: the worker and its owner earn, the requester pays.
-
-    Everything it needs was read with the job (`load_submission`); then only writes: the
-    job (compare-and-set), the worker and team, the owner's balance, the request, a
-    statistics row, the requester's balance last (a busy requester's row is locked only
-    for the commit), and both kudos events in one insert.
-    """
-    job, request = submission.job, submission.request
-    finished = {"state": state, "censored": censored, "seed": seed, "generation": generation,
-                "gen_metadata": gen_metadata, "finished_at": now}
-    if job.fake or request is None:
-        _finish_job(session, job, finished)
-        return Delivery(job=job, request=request, reward=0.0, paid=0.0)
-    if reward is None:
-        reward = kind_rules.job_reward(request, job)
-    earned = round(reward * kind_rules.reward_multiplier(submission.bridge_agent or ""), 2)
-    paid = kind_rules.burn(request, 0.0 if censored else reward)
-    _finish_job(session, job, {**finished, "reward": earned})
-    contribution = request.things / kind_rules.THINGS_DIVISOR
-    seconds = max((now - job.started).total_seconds(), 1.0)
-    if submission.bridge_agent is not None:
-        _credit_worker(session, kind_rules, job.worker_id, submission.team_id, earned, contribution, request.things / seconds)
-    events: list[dict] = []
-    if submission.owner is not None:
-        _credit_owner(session, kind_rules, submission.owner, earned, contribution, request.id, job.id, now, events)
-    session.connection().execute(
-        _delivered_statement(session.get_bind().dialect.name == "postgresql"),
-        {"request_id": request.id, "paid": paid, "expiry": now + REQUEST_LIFETIME},
-    )
-    stats.record(session, kind_rules.KIND, job.model, kind_rules.stat_things(request), state, now)
-    requester = submission.requester
-    if requester is not None:
-        usage = contribution * (requester.usage_multiplier or 1.0)
-        ledger.move_kudos(
-            session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id,
-            also={kind_rules.USAGE_COLUMN: ("add", kind_rules.amount(usage)), "last_active": ("set", now)}, events=events,
-        )
-    ledger.record_events(session, events)
-    return Delivery(job=job, request=request, reward=reward, paid=paid)
-
-
-@lru_cache(maxsize=2)
-def _delivered_statement(postgres: bool):
-    return update(_T).where(_T.c.id == bindparam("request_id")).values(
-        finished=_T.c.finished + 1, processing=_T.c.processing - 1, consumed_kudos=_T.c.consumed_kudos + bindparam("paid"),
-        expiry=(func.greatest if postgres else func.max)(_T.c.expiry, bindparam("expiry")),
-    )
-
-
-SPEED_SMOOTHING = 0.1  # weight of the newest sample in a worker's speed (about the last 20 jobs)
-_W, _TEAM = Worker.__table__, Team.__table__
-_CREDIT_WORKER = update(_W).where(_W.c.id == bindparam("worker_id")).values(
-    kudos_generated=_W.c.kudos_generated + bindparam("earned"),
-    fulfilments=_W.c.fulfilments + 1,
-    contributions=_W.c.contributions + bindparam("contribution"),
-    speed=case(
-        (_W.c.speed.is_(None), bindparam("speed")),
-        else_=_W.c.speed * (1 - SPEED_SMOOTHING) + bindparam("speed") * SPEED_SMOOTHING,
-    ),
-)
-_CREDIT_TEAM = update(_TEAM).where(_TEAM.c.id == bindparam("team_id")).values(
-    kudos=_TEAM.c.kudos + bindparam("earned"), contributions=_TEAM.c.contributions + bindparam("contribution"),
-    fulfilments=_TEAM.c.fulfilments + 1,
-)
-_INSERT_JOB = insert(Job.__table__)
-_DELETE_QUEUE_ENTRIES = delete(QM.__table__).where(QM.__table__.c.request_id == bindparam("request_id"))
-
-
-def _credit_worker(session, kind_rules, worker_id: str, team_id: str | None, earned: float, contribution: float, speed: float) -> None:
-    # Only the statements' own parameters: a key named like a column would be SET as well.
-    gains = {"earned": earned, "contribution": round(contribution, 2)}
-    session.connection().execute(_CREDIT_WORKER, {"worker_id": worker_id, "speed": speed, **gains})
-    if team_id and kind_rules.KIND == "image":
-        session.connection().execute(_CREDIT_TEAM, {"team_id": team_id, **gains})
-
-
-def _credit_owner(
-    session, kind_rules, owner: ledger.Account, earned: float, contribution: float, request_id: str, job_id: str, now, events: list
-) -> None:
-    """Untrusted owners get half now and half in escrow until they are trusted."""
-    also = {
-        f"fulfilled_{kind_rules.KIND}": ("add", 1),
-        kind_rules.CONTRIBUTION_COLUMN: ("add", kind_rules.amount(contribution)),
-        "last_active": ("set", now),
-    }
-    to_balance = earned
-    if not owner.trusted and not owner.is_anonymous:
-        escrow = round(earned / 2, 2)
-        to_balance = earned - escrow
-        also["evaluating_kudos"] = ("add", escrow)
-    ledger.move_kudos(
-        session, owner, to_balance, bucket="accumulated", reason="reward", request_id=request_id, job_id=job_id, also=also,
-        events=events,
-    )
 
 
 # --- status and cancel -----------------------------------------------------------------

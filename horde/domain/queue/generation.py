@@ -24,6 +24,7 @@ from horde.domain.queue import (
     image_jobs,
     image_requests,
     images,
+    settlement,
     text_jobs,
     text_requests,
 )
@@ -82,15 +83,21 @@ def _apply_upfront_rule(session: Session, svc: Services, user: User, new: NewReq
     threads = sum(w.threads for w, _ in svc.live.get(session, new.kind, now))
     totals = svc.cache.get(f"totals:{new.kind}") or {}
     limit = rules.upfront_threshold(new.models, threads, int(totals.get("queued_jobs", 0)))
-    if not rules.needs_upfront(new, limit) or available_kudos(user) >= new.dry_run_cost:
+    required = rules.upfront_cost(new)
+    if not rules.needs_upfront(new, limit) or available_kudos(user) >= required:
         return False
     if body.get("allow_downgrade"):
         rules.downgrade(new, limit)
         return True
     raise errors.KudosUpfront(
-        f"This request requires {new.dry_run_cost:g} kudos to fulfil, and you do not have enough. "
+        f"This request requires {required:g} kudos to fulfil, and you do not have enough. "
         "Reduce its size or steps, or set allow_downgrade."
     )
+
+
+def _fetches_urls(new: NewRequest) -> bool:
+    values = [*new.source_images.values(), *(extra.get("image", "") for extra in new.extra_source_images)]
+    return any(images.is_url(value) for value in values)
 
 
 def _store_sources(svc: Services, request_id: str, new: NewRequest) -> list[str]:
@@ -102,13 +109,15 @@ def _store_sources(svc: Services, request_id: str, new: NewRequest) -> list[str]
             value = new.source_images.get(name)
             if value:
                 require_alpha = name == "source_image" and painting and "source_mask" not in new.source_images
-                data = images.read_source(value, require_alpha=require_alpha and new.columns.get("source_processing") == "inpainting")
+                data = images.read_source(
+                    value, svc.fetcher, require_alpha=require_alpha and new.columns.get("source_processing") == "inpainting"
+                )
                 key = source_key(request_id, short)
                 svc.store.put(key, data)
                 keys.append(key)
         for index, extra in enumerate(new.extra_source_images):
             key = source_key(request_id, f"extra{index}")
-            svc.store.put(key, images.read_source(extra["image"]))
+            svc.store.put(key, images.read_source(extra["image"], svc.fetcher))
             keys.append(key)
     except Exception:
         svc.store.delete(keys)
@@ -127,6 +136,8 @@ def request_generation(
     if body.get("style"):
         raise errors.StyleNotFound(f"Style '{body['style']}' not found.")
     worker_ids = list(body.get("workers") or [])
+    if not body.get("dry_run") and _fetches_urls(new) and not svc.fetcher.has_room():
+        raise errors.SourceImageFetchBusy()  # before any database work: busy clients retry
     engine.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=svc.cache)
     downgraded = _apply_upfront_rule(session, svc, user, new, body, now)
     if body.get("dry_run"):
@@ -135,10 +146,13 @@ def request_generation(
     request_id = str(uuid.uuid4())
     stored: list[str] = []
     if new.source_images or new.extra_source_images:
-        session.commit()  # release the connection while images are decoded and stored
+        # No connection is held while images are fetched (up to the fetch deadline),
+        # decoded and stored; admission is checked again once they are in.
+        session.commit()
         stored = _store_sources(svc, request_id, new)
     try:
         if stored:
+            engine.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=None)
             new.columns["extra"] = {**new.columns["extra"], "sources": stored}
         engine.enqueue(
             session, user, new, request_id=request_id, worker_ids=worker_ids,
@@ -270,12 +284,12 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         final_state = job_states.CSAM if state == "csam" else job_states.CENSORED if censored else job_states.OK
         owner_trusted = submission.owner is not None and submission.owner.trusted
         reward = text_jobs.reward_for(submission.request, job, submission.bridge_agent, owner_trusted, generation)
-    delivery = engine.deliver(
+    reward = settlement.deliver(
         session, rules, submission, state=final_state, censored=censored, seed=int(body.get("seed", 0) or 0),
         generation=generation, gen_metadata=metadata, now=now, reward=reward,
     )
     session.commit()
-    return delivery.reward
+    return reward
 
 
 # --- status ------------------------------------------------------------------------

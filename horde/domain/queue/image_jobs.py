@@ -73,10 +73,9 @@ def payload(request: GenerationRequest, seed: int, batch: int) -> dict:
 
 def job_reward(request: GenerationRequest, job: Job) -> float:
     """Kudos the job is worth before the bridge multiplier (the `reward` of submit)."""
-    family = ref.family_multiplier(
-        ref.image_baseline(job.model), qr_code=bool(request.extra.get("qr_code")), hires_fix=bool(request.extra.get("hires_fix"))
+    return pricing.image_job_reward(
+        request.kudos, job.model, qr_code=bool(request.extra.get("qr_code")), hires_fix=bool(request.extra.get("hires_fix"))
     )
-    return round(request.kudos * family, 2)
 
 
 def burn(request: GenerationRequest, reward: float) -> float:

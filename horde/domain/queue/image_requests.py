@@ -313,6 +313,11 @@ def reprice(new: NewRequest) -> None:
     )
 
 
+def upfront_cost(new: NewRequest) -> float:
+    """An image request needing kudos up front needs its dry-run cost (behaviour §1.5)."""
+    return new.dry_run_cost
+
+
 def upfront_threshold(models: list[str], active_threads: int, queued_jobs: int) -> int:
     """The largest side (px) a request may have before kudos are needed up front."""
     max_res = 1024 + 10 * active_threads - round(0.9 * queued_jobs)

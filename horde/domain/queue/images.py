@@ -8,16 +8,15 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import urllib.request
 
 from PIL import Image, UnidentifiedImageError
 
+from horde import fetch
 from horde.domain import errors
 
 MAX_SOURCE_SIDE = 3072
 MAX_RESULT_SIDE = 16384  # results may be upscaled x4 from the largest generation
 MAX_URL_BYTES = 5 * 1024 * 1024
-URL_TIMEOUT = 2.0
 Image.MAX_IMAGE_PIXELS = MAX_RESULT_SIDE * MAX_RESULT_SIDE
 
 
@@ -57,21 +56,30 @@ def decode_base64(text: str) -> bytes:
         raise errors.SourceImageUnreadable() from None
 
 
-def _fetch(url: str) -> bytes:
+def _download(fetcher: fetch.Fetcher, url: str) -> bytes:
+    """A source image URL's bytes (horde/fetch.py: public addresses only, bounded in time
+    and size, without holding the process). The caller holds no database connection."""
     try:
-        with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as response:  # noqa: S310 (http(s) only, checked)
-            data = response.read(MAX_URL_BYTES + 1)
-    except Exception:
-        raise errors.SourceImageUrlInvalid() from None
-    if len(data) > MAX_URL_BYTES:
-        raise errors.SourceImageSizeExceeded()
-    return data
+        answer = fetcher.get(url, max_bytes=MAX_URL_BYTES, headers={"Accept": "image/*, */*;q=0.5"})
+    except fetch.FetchBusy:
+        raise errors.SourceImageFetchBusy() from None
+    except fetch.FetchTooLarge:
+        raise errors.SourceImageSizeExceeded(f"The source image URL answers more than {MAX_URL_BYTES} bytes.") from None
+    except fetch.FetchError as exc:
+        raise errors.SourceImageUrlInvalid(f"The source image URL could not be fetched: {exc}") from None
+    if not answer.ok:
+        raise errors.SourceImageUrlInvalid(f"The source image URL answered HTTP {answer.status}.")
+    return answer.body
 
 
-def read_source(value: str, *, require_alpha: bool = False) -> bytes:
+def is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def read_source(value: str, fetcher: fetch.Fetcher, *, require_alpha: bool = False) -> bytes:
     """A request's source image (base64 or http(s) URL) as WebP bytes, checked."""
-    if value.startswith(("http://", "https://")):
-        raw = _fetch(value)
+    if is_url(value):
+        raw = _download(fetcher, value)
     else:
         raw = decode_base64(value)
     try:

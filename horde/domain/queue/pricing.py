@@ -13,6 +13,7 @@ from horde.domain import model_reference as ref
 BASE_AREA = 64 * 64
 REFERENCE_AREA = 1024 * 1024
 IMAGE_REQUEST_TAX = 1.0
+TEXT_REQUEST_TAX = 1.0  # behaviour §1.6: every activation pays 1 (text too)
 EXTRA_SOURCE_IMAGE_TAX = 5.0
 
 
@@ -45,10 +46,9 @@ def post_processor_burn(post_processors: list[str]) -> float:
     return factor
 
 
-def image_burn(
+def _unrounded_burn(
     job_reward: float, *, has_source_image: bool, post_processors: list[str], slow_workers: bool, worker_blacklist: bool
 ) -> float:
-    """What the requester pays for a delivered job whose worker earned `job_reward`."""
     cost = job_reward * (1.3 if has_source_image else 1.0)
     cost *= post_processor_burn(post_processors)
     cost += 1  # horde tax per job
@@ -56,19 +56,43 @@ def image_burn(
         cost *= 1.2
     if worker_blacklist:
         cost *= 1.1
-    return round(cost, 2)
+    return cost
+
+
+def image_burn(job_reward: float, **burn) -> float:
+    """What the requester pays for a delivered job whose worker earned `job_reward`."""
+    return round(_unrounded_burn(job_reward, **burn), 2)
 
 
 def image_request_tax(extra_source_images: int) -> float:
     return IMAGE_REQUEST_TAX + EXTRA_SOURCE_IMAGE_TAX * extra_source_images
 
 
+def family_multiplier(baseline: str, *, qr_code: bool = False, hires_fix: bool = False) -> float:
+    """Worker reward multiplier by the baseline of the model that did the job (§2.2)."""
+    if baseline == ref.SDXL:
+        return 4.0 if qr_code else 2.0
+    if baseline == ref.CASCADE:
+        return 7.0 if hires_fix else 4.0
+    if baseline in (ref.FLUX, ref.ZIMAGE):
+        return 8.0
+    if baseline == ref.QWEN:
+        return 12.0
+    return 1.0
+
+
+def image_job_reward(base_price: float, model: str, *, qr_code: bool, hires_fix: bool) -> float:
+    """What a worker earns for one image (before its bridge multiplier)."""
+    return round(base_price * family_multiplier(ref.image_baseline(model), qr_code=qr_code, hires_fix=hires_fix), 2)
+
+
 def first_model_family(models: list[str]) -> float:
-    return ref.family_multiplier(ref.image_baseline(models[0] if models else "SDXL 1.0"))
+    return family_multiplier(ref.image_baseline(models[0] if models else "SDXL 1.0"))
 
 
 def image_dry_run(base_price: float, n: int, models: list[str], **burn) -> float:
-    return round(image_burn(base_price, **burn) * n * first_model_family(models) + 1, 2)
+    """burn(price) x n x the first model's family + 1 (§2.2), rounded once at the end."""
+    return round(_unrounded_burn(base_price, **burn) * n * first_model_family(models) + 1, 2)
 
 
 # --- text ---------------------------------------------------------------------------
@@ -92,6 +116,15 @@ def text_job_reward(
     if not validated:
         reward *= 0.3
     return round(reward * cm, 2)
+
+
+def text_upfront(max_length: int, parameters: list[float | None], n: int) -> float:
+    """Kudos a text request needs in hand when it needs them up front (behaviour §1.5):
+    20 a job without models, else max_length x the largest model's size / 21 (unknown: 1)."""
+    if not parameters:
+        return 20.0 * n
+    largest = max(p if p is not None else 1.0 for p in parameters)
+    return round(max_length * largest / 21, 2) * n
 
 
 def text_dry_run(max_length: int, max_context_length: int, n: int, parameters: float | None) -> float:

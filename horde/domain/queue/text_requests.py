@@ -62,8 +62,12 @@ def build(body: dict, *, user_trusted: bool) -> NewRequest:
     )
     return NewRequest(
         kind="text", prompt=prompt, n=n, models=models, params=payload, columns=columns,
-        price=round(dry_run / max(n, 1), 2), dry_run_cost=dry_run, tax=0.0,
+        price=round(dry_run / max(n, 1), 2), dry_run_cost=dry_run, tax=pricing.TEXT_REQUEST_TAX,
     )
+
+
+def upfront_cost(new: NewRequest) -> float:
+    return pricing.text_upfront(new.columns["max_length"], [ref.text_model_parameters(m) for m in new.models], new.n)
 
 
 def upfront_threshold(models: list[str], active_threads: int, queued_jobs: int) -> int:

@@ -2,10 +2,14 @@
 
 import pytest
 
+from tests.api.unchanged import assert_unchanged, snapshot
 from tests.imaging import png_b64
 
 
 def refused(loop, status, rc=None, key="0000000000", field=None, **body):
+    """The request is refused with this status and rc, and nothing was queued, charged or stored."""
+    app = loop.client.application
+    before = snapshot(app)
     response = loop.request(key, expect=None, **body)
     payload = response.get_json()
     assert response.status_code == status, payload
@@ -13,7 +17,7 @@ def refused(loop, status, rc=None, key="0000000000", field=None, **body):
         assert payload["rc"] == rc, payload
     if field:
         assert field in payload["errors"], payload
-    assert loop.client.get("/api/v2/find_user", headers={"apikey": "0000000000"}).status_code == 200
+    assert_unchanged(app, before)
     return payload
 
 

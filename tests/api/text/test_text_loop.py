@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from horde.models import User
 from tests.api.text.conftest import MODEL
+from tests.api.unchanged import assert_unchanged, snapshot
 
 
 def test_full_text_loop(tloop, scribe_key):
@@ -101,12 +102,14 @@ def test_csam_state_is_recorded(tloop, scribe_key):
         (404, "WorkerNotFound", None, {"workers": ["00000000-0000-0000-0000-000000000000"]}),
     ],
 )
-def test_validation_errors(tloop, status, rc, field, body):
+def test_validation_errors(text_app, tloop, status, rc, field, body):
+    before = snapshot(text_app)
     response = tloop.request(expect=None, **body)
     payload = response.get_json()
     assert response.status_code == status and payload["rc"] == rc, payload
     if field:
         assert field in payload["errors"]
+    assert_unchanged(text_app, before)
 
 
 def test_prompt_is_required(tloop):
@@ -114,9 +117,11 @@ def test_prompt_is_required(tloop):
     assert response.status_code == 400 and "prompt" in response.get_json()["errors"]
 
 
-def test_upfront_kudos_for_long_generations(tloop, tusers):
+def test_upfront_kudos_for_long_generations(text_app, tloop, tusers):
     _, poor = tusers.create("poor")
+    before = snapshot(text_app)
     assert tloop.request(poor, expect=403, params={"max_length": 1024, "max_context_length": 4096}).get_json()["rc"] == "KudosUpfront"
+    assert_unchanged(text_app, before)
     tloop.request(poor, params={"max_length": 1024, "max_context_length": 4096}, allow_downgrade=True)
 
 
@@ -130,8 +135,8 @@ def test_kudos_after_delivery_and_cancel(text_app, tloop, tusers):
     with text_app.extensions["horde"].db.session_factory() as session:
         balances = {u.id: u.kudos for u in session.scalars(select(User))}
     assert balances[owner_id] == pytest.approx(100 + reward)
-    assert balances[requester_id] == pytest.approx(100 - (reward + 1))  # no request tax for text
-    assert 100 + 100 - balances[owner_id] - balances[requester_id] == pytest.approx(1)  # the horde took 1
+    assert balances[requester_id] == pytest.approx(100 - 1 - (reward + 1))  # the request tax, then the job
+    assert 100 + 100 - balances[owner_id] - balances[requester_id] == pytest.approx(2)  # the horde took 1 + 1
 
 
 class TestTextMatching:
