@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import filters as bench_filters
 from bench import load, scenarios
 from bench.slow_fetch import SlowDownloads
 from bench.server import BenchServer
@@ -72,6 +73,8 @@ class Run:
         data = Path(tempfile.mkdtemp(prefix="horde-bench-"))
         os.environ["HORDE_MODE"] = self.kind
         self.server = BenchServer(self.args.server_workers, self.args.port, data, **self.env).start()
+        if self.args.filters:  # loaded as an operator would; every process compiles them once
+            self.server.cli("filters", "import", str(bench_filters.write(self.args.filters, data)))
         self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000000", "--trusted")
         self.owners = [self.server.user(f"bench-owner-{i}", "--trusted", "--kudos", "1000") for i in range(10)]
         return self
@@ -231,9 +234,10 @@ def main() -> None:
     parser.add_argument("--loop-clients", type=int, default=128)
     parser.add_argument("--poll-interval", type=float, default=0.25, help="seconds between a loop client's checks (horde-sdk: 4)")
     parser.add_argument("--loop-workers", type=int, default=32)
+    parser.add_argument("--filters", type=int, default=0, help="prompt filters loaded before the scenario (none by default)")
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
-    results = {"machine": machine(), "kind": args.kind, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "results": []}
+    results = {"machine": machine(), "kind": args.kind, "filters": args.filters, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "results": []}
     for name in args.scenarios:
         if name == "pop":
             for depth in (int(d) for d in args.depths.split(",")):

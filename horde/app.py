@@ -18,6 +18,7 @@ from horde.api import install as install_api
 from horde.cache import make_cache
 from horde.db import Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
+from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
 from horde.services import Services, make_fetcher, make_store
 from horde.settings import Settings
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
-        live=LiveWorkers(), callers=CallerCache(), fetcher=make_fetcher(settings),
+        live=LiveWorkers(), callers=CallerCache(shared=cache), fetcher=make_fetcher(settings), rules=LiveRules(),
     )
     migrate.init_app(app, db)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import logging
 import os
 import sys
@@ -228,6 +230,57 @@ def user_kudos(ctx, reference, amount) -> None:
             click.echo(f"{target.alias} now has {target.kudos:g} kudos")
     except HordeError as exc:
         raise click.ClickException(exc.message) from None
+
+
+# --- prompt filters --------------------------------------------------------------------
+@main.group()
+def filters() -> None:
+    """Load and save the prompt filters (a new horde has none)."""
+
+
+@filters.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def filters_import(ctx, path) -> None:
+    """Add the filters of a JSON file: a list of {regex, filter_type, description, replacement}.
+    Filters already there (same regex and type) are kept as they are."""
+    from horde.domain.errors import HordeError
+    from horde.domain.moderation import prompt_filters
+
+    services = _app(_settings(ctx)).extensions["horde"]
+    try:
+        with open(path, encoding="utf-8") as source:
+            entries = json.load(source)
+        if not isinstance(entries, list):
+            raise click.ClickException("The file must hold a JSON list of filters.")
+        with services.db.transaction() as session:
+            for number, entry in enumerate(entries, 1):
+                try:
+                    prompt_filters.add(
+                        session, None, entry.get("regex"), entry.get("filter_type"), entry.get("description"),
+                        entry.get("replacement"),
+                    )
+                except HordeError as exc:
+                    raise click.ClickException(f"filter {number}: {exc.errors or exc.message}") from None
+    except (ValueError, AttributeError) as exc:
+        raise click.ClickException(f"{path} is not a JSON list of filters: {exc}") from None
+    services.rules.changed(services.cache)
+    click.echo(f"{len(entries)} filters loaded; every node uses them within seconds")
+
+
+@filters.command("export")
+@click.pass_context
+def filters_export(ctx) -> None:
+    """Print the filters as JSON (the format `import` reads)."""
+    from horde.domain.moderation import prompt_filters
+
+    services = _app(_settings(ctx)).extensions["horde"]
+    with services.db.transaction() as session:
+        rows = [
+            {"regex": r.regex, "filter_type": r.filter_type, "description": r.description, "replacement": r.replacement}
+            for r in prompt_filters.listing(session, None, None)
+        ]
+    click.echo(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

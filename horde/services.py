@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from horde.cache import Cache
 from horde.db import Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
+from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
 from horde.fetch import Fetcher
 from horde.settings import Settings
@@ -23,6 +24,7 @@ class Services:
     live: LiveWorkers
     callers: CallerCache
     fetcher: Fetcher
+    rules: LiveRules
 
 
 def make_store(settings: Settings) -> ResultStore:

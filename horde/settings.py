@@ -114,6 +114,7 @@ class Settings:
     oidc_name: str = "OpenID Connect"
     terms_file: str = ""  # empty: the bundled terms of service
     privacy_file: str = ""  # empty: the bundled privacy policy
+    sponsors_file: str = ""  # empty: the bundled sponsors page
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -161,6 +162,7 @@ class Settings:
             "oidc_name": ("HORDE_OIDC_NAME", _text),
             "terms_file": ("HORDE_TERMS_FILE", _text),
             "privacy_file": ("HORDE_PRIVACY_FILE", _text),
+            "sponsors_file": ("HORDE_SPONSORS_FILE", _text),
         }
         for attr, (name, read) in readers.items():
             if name in env:

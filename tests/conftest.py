@@ -22,7 +22,7 @@ from horde.settings import Settings
 from tests import support
 
 TABLES_TO_EMPTY = (
-    "worker_messages", "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
+    "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
 )
 MIGRATIONS = str(support.ROOT / "migrations")
@@ -111,7 +111,8 @@ def reset_database(app) -> None:
                 " usage_tokens = 0, requested_image = 0, requested_text = 0 WHERE id = 0"
             )
         )
-        conn.execute(text("UPDATE horde_state SET maintenance_mode = false, invite_only_mode = false, raid_mode = false"))
+        conn.execute(text("UPDATE horde_state SET maintenance_mode = false, invite_only_mode = false, raid_mode = false,"
+                 " filters_version = filters_version + 1, ip_timeouts_version = ip_timeouts_version + 1"))
         # Ids start again at 1, so the first user of a test named "admin" is the admin#1 of settings.
         if conn.dialect.name == "postgresql":
             conn.execute(text("ALTER SEQUENCE users_id_seq RESTART WITH 1"))
@@ -119,6 +120,7 @@ def reset_database(app) -> None:
     services = app.extensions["horde"]
     services.live.clear()
     services.callers.forget()
+    services.rules.forget()
     services.cache.clear()  # the in-process cache: positions, skip counts, model lists
     horde_modes.forget()
 

@@ -7,13 +7,27 @@ from flask_restx import Api
 
 from horde import __version__
 from horde.api import errors as api_errors
-from horde.api.common import kudos, models_status, status, teams, users, worker_messages, workers
+from horde.api.common import (
+    documents,
+    filters,
+    kudos,
+    models_status,
+    operations,
+    status,
+    teams,
+    users,
+    worker_messages,
+    workers,
+)
 from horde.modes import Mode
 from horde.settings import Settings
 
 API_VERSION = "2.5"
 
-COMMON_NAMESPACES = (users.ns, status.ns, models_status.ns, worker_messages.ns, workers.ns, kudos.ns, teams.ns)
+COMMON_NAMESPACES = (
+    users.ns, status.ns, models_status.ns, worker_messages.ns, workers.ns, kudos.ns, teams.ns,
+    filters.ns, operations.ns, documents.ns,
+)
 
 
 def mode_namespaces(mode: Mode) -> tuple:

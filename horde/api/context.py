@@ -47,3 +47,11 @@ def caller(required: bool = True, recent: bool = False) -> User | None:
         user = apikeys.find_by_api_key(session(), svc.hasher, api_key)
     g.caller = user
     return user
+
+
+def commit_rule_change(db: Session) -> dict:
+    """Commit a change to the filters or IP timeouts: this node reloads them now, the others
+    within seconds (horde.domain.moderation.live_rules)."""
+    db.commit()
+    services().rules.changed(services().cache)
+    return {"message": "OK"}

@@ -3,9 +3,12 @@
 Groups, lowest first; a group imports only from the groups before it (and from the shared
 leaves `errors`, `model_reference`, `profanity`, `aliases`), so there is no cycle between them:
 
-    moderation  horde-wide modes, roles (and later filters, IP timeouts, suspicion)
-    accounts    API keys, users, the kudos ledger, transfers, registration
-    workers     check-in, matching profiles and rules, worker admin and messages, the live picture
+    moderation  horde-wide modes, roles, prompt filters and screening, IP timeouts, suspicion,
+                the live rules every node holds in memory (lowest: it acts on accounts and
+                workers only through their tables, so both may call it)
+    accounts    API keys, users, the kudos ledger, transfers, registration, deletion
+    workers     check-in, matching profiles and rules, worker admin and messages, the live picture,
+                IP blocks of workers (a moderation rule applied to a worker)
     queue       the engine (enqueue, pop, submit, cancel) and one module per kind, pricing, upkeep
     status      performance and model status (read-only views over the others)
     community   teams, news, ratings

@@ -90,6 +90,14 @@ class MissingUserName(BadRequest):
     rc, message = "MissingUserName", "Please choose a username."
 
 
+class NoFilterModSelected(BadRequest):
+    rc, message = "NoFilterModSelected", "No valid filter modification selected!"
+
+
+class InvalidFilterRegex(BadRequest):
+    message = "This regex is not valid RE2 syntax (look-arounds and back-references are not supported)."
+
+
 class UserNotDeleted(BadRequest):
     rc, message = "UserNotDeleted", "This user is not deleted."
 
@@ -388,6 +396,42 @@ class NotModerator(Forbidden):
     rc, message = "NotModerator", "Only moderators can perform this action."
 
 
+class NotUserOrMod(Forbidden):
+    rc, message = "NotUserOrMod", "Only the user themselves or a moderator can do this."
+
+
+class AnonForbiddenUser(Forbidden):
+    rc, message = "AnonForbiddenUser", "The anonymous user cannot be deleted."
+
+
+class CannotDeleteMod(Forbidden):
+    rc, message = "CannotDeleteMod", "Moderators cannot be deleted. Remove the moderator role first."
+
+
+class CannotWipeActiveUser(Forbidden):
+    rc, message = "CannotWipeActiveUser", (
+        "This account is deleted; it can be wiped for good once it has been inactive for 30 days."
+    )
+
+
+class TimeoutIP(Forbidden):
+    rc, message = "TimeoutIP", "Your IP address has been put in timeout. Please try again later."
+
+
+class UnsafeIP(Forbidden):
+    rc, message = "UnsafeIP", "Workers cannot run from this IP address (it looks like a VPN or a cloud host)."
+
+
+class TooManyNewIPs(Forbidden):
+    rc, message = "TooManyNewIPs", "This IP address cannot be checked right now. Please try again in a few minutes."
+
+
+class UntrustedUnsafeIP(Forbidden):
+    rc, message = "UntrustedUnsafeIP", (
+        "The horde is defending itself against a raid: untrusted accounts cannot send requests from this IP address."
+    )
+
+
 class NotOwner(Forbidden):
     rc, message = "NotOwner", "Only the owner can perform this action."
 
@@ -481,6 +525,10 @@ class StyleNotFound(NotFound):
 
 class WorkermessageNotFound(NotFound):
     rc, message = "WorkermessageNotFound", "Worker message not found."
+
+
+class FilterNotFound(NotFound):
+    rc, message = "FilterNotFound", "Filter not found."
 
 
 class InvalidJobID(NotFound):

@@ -4,6 +4,7 @@ from horde.models.horde_state import HORDE_STATE_ID, HordeState
 from horde.models.job import Job
 from horde.models.kudos import KudosEvent
 from horde.models.message import WorkerMessage
+from horde.models.moderation import IPTimeout, PromptFilter, Suspicion
 from horde.models.request import GenerationRequest, QueuedModel
 from horde.models.stats import DailyStat, GenerationStat, StatsCursor, TotalStat
 from horde.models.team import Team
@@ -15,12 +16,15 @@ __all__ = [
     "DailyStat",
     "GenerationStat",
     "StatsCursor",
+    "Suspicion",
     "TotalStat",
     "GenerationRequest",
     "HORDE_STATE_ID",
     "HordeState",
+    "IPTimeout",
     "Job",
     "KudosEvent",
+    "PromptFilter",
     "QueuedModel",
     "Team",
     "User",

@@ -6,7 +6,6 @@ GET that could be reloaded or cached). Every POST carries a CSRF token.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from flask import (
@@ -27,13 +26,16 @@ from markupsafe import Markup
 from requests import RequestException
 from wtforms import ValidationError
 
+from horde import documents
 from horde.domain import errors
-from horde.domain.accounts import apikeys, registration, transfers
+from horde.api.context import client_ip
+from horde.db import utcnow
+from horde.domain.accounts import apikeys, deletion, registration, transfers
+from horde.domain.moderation import screening
 from horde.models import User
 from horde.web import providers as oauth_providers
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
-BUNDLED_DOCUMENTS = Path(__file__).resolve().parent / "documents"
 
 
 class PageError(Exception):
@@ -44,12 +46,12 @@ class PageError(Exception):
         self.message, self.status = message, status
 
 
-def _services():
+def services():
     return current_app.extensions["horde"]
 
 
-def _db():
-    return _services().db.session()
+def db():
+    return services().db.session()
 
 
 def _providers() -> dict[str, oauth_providers.Provider]:
@@ -62,22 +64,22 @@ def _logged_in_oauth_id() -> str | None:
 
 def _account() -> User | None:
     oauth_id = _logged_in_oauth_id()
-    return registration.find_oauth_user(_db(), oauth_id) if oauth_id else None
+    return registration.find_oauth_user(db(), oauth_id) if oauth_id else None
 
 
-def _page(template: str, status: int = 200, **context):
+def page(template: str, status: int = 200, **context):
     return make_response(render_template(template, **context), status)
 
 
 def _key_page(user: User, api_key: str, what: str):
     """The one time a key is visible: not cached anywhere on the way."""
-    response = _page("key.html", user=user, api_key=api_key, what=what)
+    response = page("key.html", user=user, api_key=api_key, what=what)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.before_request
-def _check_csrf():
+def check_csrf():
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token"))
@@ -89,27 +91,27 @@ def _check_csrf():
 
 @bp.app_context_processor
 def _template_globals():
-    settings = _services().settings
+    settings = services().settings
     return {"horde_name": settings.name, "csrf_token": generate_csrf, "logged_in": bool(_logged_in_oauth_id())}
 
 
 @bp.errorhandler(PageError)
-def _page_error(error: PageError):
-    return _page("error.html", error.status, message=error.message)
+def page_error(error: PageError):
+    return page("error.html", error.status, message=error.message)
 
 
 @bp.errorhandler(errors.HordeError)
-def _domain_error(error: errors.HordeError):
+def domain_error(error: errors.HordeError):
     # The API's own message for the same rule; forms re-render with it where they can.
-    return _page("error.html", error.status, message=error.message)
+    return page("error.html", error.status, message=error.message)
 
 
 @bp.get("/", endpoint="index")
 def index():
     # Browsers get the home page; API clients (and curl's */*) the JSON they always had.
-    settings = _services().settings
+    settings = services().settings
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
-        return _page("home.html", mode_description=settings.mode.description)
+        return page("home.html", mode_description=settings.mode.description)
     return jsonify(
         {
             "message": f"{settings.name}: {settings.mode.description} through the AI Horde API v2.",
@@ -120,13 +122,13 @@ def index():
 
 def _register_page(status: int = 200, **extra):
     account = _account()
-    return _page(
+    return page(
         "register.html",
         status,
         account=account,
         needs_username=_logged_in_oauth_id() is not None and account is None,
         providers=list(_providers().values()),
-        pseudonymous_closed=not registration.pseudonymous_open(_db()),
+        pseudonymous_closed=not registration.pseudonymous_open(db()),
         **extra,
     )
 
@@ -146,15 +148,16 @@ def register():
     username = request.form.get("username", "")
     had_account = _account() is not None
     try:
-        user, api_key = registration.register(_db(), _services().hasher, username, _logged_in_oauth_id())
+        screening.ensure_ip_allowed(services(), client_ip(), utcnow())
+        user, api_key = registration.register(db(), services().hasher, username, _logged_in_oauth_id())
     except errors.HordeError as error:
-        _db().rollback()
+        db().rollback()
         return _register_refused(error, username)
-    _services().callers.forget(user.id)
+    services().callers.forget(user.id)
     return _key_page(user, api_key, "reset" if had_account else "created")
 
 
-def _require_account() -> User:
+def require_account() -> User:
     account = _account()
     if account is None:
         raise PageError("Log in first: this page is for accounts made with a login provider.", 401)
@@ -163,28 +166,51 @@ def _require_account() -> User:
 
 @bp.post("/account/username")
 def change_username():
-    account = _require_account()
+    account = require_account()
     username = request.form.get("username", "")
     try:
-        registration.rename(_db(), account, username)
+        registration.rename(db(), account, username)
     except errors.HordeError as error:
-        _db().rollback()
+        db().rollback()
         return _register_refused(error, username)
     return redirect(url_for("web.register_form", renamed=1), 303)
 
 
 @bp.post("/account/key")
 def reset_key():
-    account = _require_account()
-    api_key = registration.reset_key(_db(), _services().hasher, account)
-    _services().callers.forget(account.id)
+    account = require_account()
+    api_key = registration.reset_key(db(), services().hasher, account)
+    services().callers.forget(account.id)
     return _key_page(account, api_key, "reset")
+
+
+@bp.get("/account/delete")
+def delete_account_form():
+    return page("delete_account.html", account=require_account())
+
+
+@bp.post("/account/delete")
+def delete_account():
+    """The account page's deletion, confirmed by typing the username (the API's own rule)."""
+    account = require_account()
+    if request.form.get("confirm", "").strip() != account.username:
+        return page("delete_account.html", 400, account=account, error="Type your username exactly to confirm.")
+    try:
+        outcome = deletion.delete_user(db(), account, account, utcnow())
+    except errors.HordeError as error:
+        db().rollback()
+        return page("delete_account.html", error.status, account=account, error=error.message)
+    db().commit()
+    services().callers.forget(account.id)
+    if outcome == deletion.WIPED_NOW:
+        session.clear()
+    return page("account_deleted.html", account=account, wiped=outcome == deletion.WIPED_NOW)
 
 
 @bp.get("/login/<provider>")
 def login(provider: str):
     client = _client(provider)
-    redirect_uri = f"{_services().settings.effective_public_url}{url_for('web.callback', provider=provider)}"
+    redirect_uri = f"{services().settings.effective_public_url}{url_for('web.callback', provider=provider)}"
     try:
         return client.authorize_redirect(redirect_uri)
     except RequestException:
@@ -230,7 +256,7 @@ def logout():
 
 @bp.get("/transfer")
 def transfer_form():
-    return _page("transfer.html", account=_account(), form={})
+    return page("transfer.html", account=_account(), form={})
 
 
 @bp.post("/transfer")
@@ -238,13 +264,13 @@ def transfer():
     account = _account()
     form = {"username": request.form.get("username", ""), "amount": request.form.get("amount", "")}
     try:
-        source = account or apikeys.find_by_api_key(_db(), _services().hasher, request.form.get("apikey", "").strip())
+        source = account or apikeys.find_by_api_key(db(), services().hasher, request.form.get("apikey", "").strip())
         amount = _whole_amount(form["amount"])
-        moved = transfers.transfer(_db(), _services().cache, source, form["username"].strip(), amount, None)
+        moved = transfers.transfer(db(), services().cache, source, form["username"].strip(), amount, None)
     except errors.HordeError as error:
-        _db().rollback()
-        return _page("transfer.html", error.status, account=account, form=form, error=error.message)
-    return _page("transfer.html", account=account, form={}, done=f"Sent {moved} kudos to {form['username'].strip()}.")
+        db().rollback()
+        return page("transfer.html", error.status, account=account, form=form, error=error.message)
+    return page("transfer.html", account=account, form={}, done=f"Sent {moved} kudos to {form['username'].strip()}.")
 
 
 def _whole_amount(text: str) -> int:
@@ -256,16 +282,20 @@ def _whole_amount(text: str) -> int:
 
 @bp.get("/terms")
 def terms():
-    return _document("terms", "Terms of service", _services().settings.terms_file)
+    return _document("terms")
 
 
 @bp.get("/privacy")
 def privacy():
-    return _document("privacy", "Privacy policy", _services().settings.privacy_file)
+    return _document("privacy")
 
 
-def _document(name: str, title: str, override: str):
-    path = Path(override) if override else BUNDLED_DOCUMENTS / f"{name}.html"
-    # The operator's own file is trusted HTML, like the bundled one.
-    body = Markup(path.read_text(encoding="utf-8"))
-    return _page("document.html", title=title, body=body)
+@bp.get("/sponsors")
+def sponsors():
+    return _document("sponsors")
+
+
+def _document(name: str):
+    document = documents.load(services().settings, name)
+    # The operator's own file is trusted content, like the bundled one.
+    return page("document.html", title=document.title, body=Markup(document.html))

@@ -8,8 +8,9 @@ from flask_restx import Namespace, Resource, fields, marshal
 from horde.api import validation
 from horde.api.shared_fields import nullable
 from horde.api.context import APIKEY_HELP, caller, services, session
+from horde.db import utcnow
 from horde.domain import aliases, errors
-from horde.domain.accounts import ledger, users
+from horde.domain.accounts import deletion, ledger, users
 
 ns = Namespace("users", description="Users and their API keys", path="/v2")
 
@@ -140,6 +141,7 @@ modify_user = ns.model(
     },
 )
 
+simple = ns.model("SimpleResponse", {"message": fields.String(example="OK")})
 apikey_header = ns.parser()
 apikey_header.add_argument("apikey", location="headers", required=True, help=APIKEY_HELP)
 optional_apikey = ns.parser()
@@ -221,3 +223,15 @@ class UserSingle(Resource):
         db.commit()
         services().callers.forget(target.id)
         return marshal(result, modify_user, skip_none=True)
+
+    @ns.expect(apikey_header)
+    @ns.response(200, "Deleted (or, deleted before and inactive for 30 days, wiped)", simple)
+    def delete(self, user_id: str):
+        """Delete an account: the user themselves or a moderator. Undo with `undelete`."""
+        actor = caller()
+        db = session()
+        target = users.get_user(db, _user_id(user_id))
+        deletion.delete_user(db, actor, target, utcnow())
+        db.commit()
+        services().callers.forget(target.id)
+        return {"message": "OK"}

@@ -61,7 +61,9 @@ class ImageCheck(Resource):
     @ns.response(200, "Success", M["check"])
     def get(self, request_id: str):
         """Progress of a request, without images (cheap: poll this)."""
-        return generation.check(session(), services(), request_id, "image", utcnow())
+        return generation.check(
+            session(), services(), request_id, "image", utcnow(), client_agent=client_agent(), ipaddr=client_ip()
+        )
 
 
 @ns.route("/generate/status/<string:request_id>", endpoint="image_status")

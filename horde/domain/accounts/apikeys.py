@@ -55,15 +55,37 @@ class CallerCache:
     The user is a detached snapshot: fine for flags, limits and the kudos priority snapshot
     (the public horde caches the same lookup for 30 s). Balances always move with atomic SQL,
     never from this copy. Routes that show or change a user read it fresh.
+
+    With a `shared` cache (Redis), forgetting a user empties every process's copy within a
+    second: a deleted, flagged or re-keyed account stops working everywhere at once.
     """
 
-    def __init__(self, ttl: float = 5.0, size: int = 10000):
-        self.ttl, self.size = ttl, size
+    EPOCH_KEY = "callers:epoch"
+    EPOCH_POLL_SECONDS = 1.0
+
+    def __init__(self, ttl: float = 5.0, size: int = 10000, shared=None):
+        self.ttl, self.size, self.shared = ttl, size, shared
         self._entries: dict[str, tuple[float, User]] = {}
         self._lock = threading.Lock()
+        self._epoch = None
+        self._next_epoch_check = 0.0
+
+    def _follow_epoch(self, now: float) -> None:
+        if self.shared is None or now < self._next_epoch_check:
+            return
+        self._next_epoch_check = now + self.EPOCH_POLL_SECONDS
+        try:
+            epoch = self.shared.get(self.EPOCH_KEY)
+        except Exception:  # the shared cache is down: the local ttl still bounds staleness
+            return
+        if epoch != self._epoch:
+            with self._lock:
+                self._entries.clear()
+            self._epoch = epoch
 
     def find(self, session: Session, hasher: KeyHasher, api_key: str | None) -> User:
         now = time.monotonic()
+        self._follow_epoch(now)
         with self._lock:
             entry = self._entries.get(api_key or "")
         if entry and entry[0] > now:
@@ -82,3 +104,8 @@ class CallerCache:
                 self._entries.clear()
             else:
                 self._entries = {k: v for k, v in self._entries.items() if v[1].id != user_id}
+        if user_id is not None and self.shared is not None:
+            try:
+                self.shared.set(self.EPOCH_KEY, secrets.token_hex(8), 86400)
+            except Exception:
+                pass

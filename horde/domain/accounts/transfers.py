@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from horde.cache import Cache
 from horde.domain import aliases, errors
-from horde.domain.accounts import ledger
-from horde.domain.moderation import roles
+from horde.domain.accounts import deletion, ledger
+from horde.domain.moderation import roles, suspicion
 from horde.models import KudosEvent, User
 
 RECENT_TRANSFER_SECONDS = 60
-SUSPICIOUS_AT = 5
 
 
 def _target_id(username: str) -> int:
@@ -26,10 +25,6 @@ def _target_id(username: str) -> int:
     if target_id is None:
         raise errors.InvalidTargetUsername()
     return target_id
-
-
-def _suspicious(user: User) -> bool:
-    return user.suspicion >= SUSPICIOUS_AT and not user.trusted
 
 
 def _check(source: User, target: User | None, amount: int) -> User:
@@ -41,7 +36,7 @@ def _check(source: User, target: User | None, amount: int) -> User:
         raise errors.InvalidKudosAmount()
     if amount > ledger.MAX_AMOUNT:
         raise errors.InvalidKudosAmount(f"A transfer moves at most {ledger.MAX_AMOUNT:,} kudos.")
-    if target is None or target.oauth_id == "<wiped>":
+    if target is None or deletion.is_wiped(target):
         raise errors.InvalidTargetUsername()
     if target.is_anonymous:
         raise errors.KudosTransferToAnon()
@@ -53,11 +48,11 @@ def _check(source: User, target: User | None, amount: int) -> User:
         raise errors.SourceAccountFlagged()
     if source.education:
         raise errors.EducationCannotSendKudos()
-    if _suspicious(source):
+    if suspicion.is_suspicious(source):
         raise errors.FaultWhenKudosSending()
     if target.flagged:
         raise errors.TargetAccountFlagged()
-    if _suspicious(target):
+    if suspicion.is_suspicious(target):
         raise errors.FaultWhenKudosReceiving()
     return target
 
@@ -142,7 +137,7 @@ def award(session: Session, actor: User, username: str, amount: int, admins: lis
         raise errors.InvalidKudosAmount(f"An award is at most {ledger.MAX_AMOUNT:,} kudos.")
     target_id = aliases.alias_id(username)
     target = session.get(User, target_id) if target_id is not None else None
-    if target is None or target.oauth_id == "<wiped>":
+    if target is None or deletion.is_wiped(target):
         raise errors.InvalidAwardUsername()
     if target.is_anonymous:
         raise errors.KudosAwardToAnon()

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from horde.db import utcnow
 from horde.domain import aliases, errors, profanity
-from horde.domain.accounts import apikeys, ledger
-from horde.domain.moderation import roles
+from horde.domain.accounts import apikeys, deletion, ledger
+from horde.domain.moderation import roles, suspicion
 from horde.models import GenerationRequest, User, Worker
 
 USERNAME_MAX = 30
@@ -27,8 +27,9 @@ MAX_WORKER_INVITED = 10000
 
 
 def get_user(session: Session, user_id: int) -> User:
+    """A user by id; wiped accounts are gone for every lookup."""
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or deletion.is_wiped(user):
         raise errors.UserNotFound(f"User with ID '{user_id}' not found.")
     return user
 
@@ -274,7 +275,7 @@ def modify(session: Session, actor: User, target: User, changes: dict[str, Any],
                 target.concurrency = 30
             result["concurrency"] = target.concurrency
     if present.get("reset_suspicion"):
-        target.suspicion = 0
+        suspicion.reset(session, target)
         result["new_suspicion"] = 0
     if "admin_comment" in present:
         target.admin_comment = present["admin_comment"]

@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session, aliased
 
 from horde.domain import errors
 from horde.domain.accounts import ledger
+from horde.domain.moderation import horde_modes
 from horde.domain.queue.image_requests import NewRequest
-from horde.domain.workers import matching
+from horde.domain.workers import dropped, matching
 from horde.domain.workers.matching import ANY_MODEL, WorkerProfile
 from horde.models import GenerationRequest, Job, QueuedModel, User, Worker
 from horde.models import job as job_states
@@ -444,6 +445,8 @@ def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
             update(Worker).where(Worker.id == job.worker_id).values(uncompleted_jobs=Worker.uncompleted_jobs + 1)
             .execution_options(synchronize_session=False)
         )
+        if not job.fake:
+            dropped.record_drop(session, job.worker_id, raid=horde_modes.cached(session).raid_mode, now=now)
     if job.fake:
         return
     request = session.get(GenerationRequest, job.request_id, with_for_update=True, populate_existing=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from horde.domain import errors
 from horde.domain.accounts import ledger
-from horde.domain.moderation import horde_modes
+from horde.domain.moderation import horde_modes, screening
 from horde.domain.queue import (
     engine,
     image_jobs,
@@ -100,6 +100,17 @@ def _fetches_urls(new: NewRequest) -> bool:
     return any(images.is_url(value) for value in values)
 
 
+def _screen_prompt(session: Session, svc: Services, user: User, new: NewRequest, body: dict, ipaddr: str, now: dt.datetime) -> None:
+    prompt = screening.screened_prompt(
+        session, svc, user, kind=new.kind, prompt=new.prompt, models=new.models,
+        replacement_filter=bool(body.get("replacement_filter", True)), ipaddr=ipaddr, now=now,
+    )
+    if prompt != new.prompt:
+        new.prompt = prompt
+        if "prompt" in new.params:
+            new.params["prompt"] = prompt
+
+
 def _store_sources(svc: Services, request_id: str, new: NewRequest) -> list[str]:
     """Decode, check and store the request's source images; return their storage keys."""
     keys: list[str] = []
@@ -139,6 +150,10 @@ def request_generation(
     if not body.get("dry_run") and _fetches_urls(new) and not svc.fetcher.has_room():
         raise errors.SourceImageFetchBusy()  # before any database work: busy clients retry
     engine.admit(session, user, new, worker_ids=worker_ids, proxied_account=body.get("proxied_account"), cache=svc.cache)
+    if body.get("dry_run"):  # a price asked for is not a prompt sent: no filters, no consequences
+        screening.ensure_ip_allowed(svc, ipaddr, now)
+    else:
+        _screen_prompt(session, svc, user, new, body, ipaddr, now)
     downgraded = _apply_upfront_rule(session, svc, user, new, body, now)
     if body.get("dry_run"):
         return Queued(request_id=None, kudos=round(new.dry_run_cost), dry_run=True)
@@ -196,6 +211,7 @@ def _messages(session: Session, svc: Services, worker_id: str, now: dt.datetime)
 
 
 def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str, *, ipaddr: str, now: dt.datetime) -> PopResult:
+    screening.ensure_ip_allowed(svc, ipaddr, now)
     modes = horde_modes.cached(session)
     worker, models, _fresh = checkin.check_in(session, user, body, kind, ipaddr, modes, now)
     session.flush()
@@ -332,7 +348,14 @@ def progress(session: Session, svc: Services, request, now: dt.datetime) -> dict
 _PROGRESS_BY_ID = select(*_PROGRESS).where(GenerationRequest.id == bindparam("request_id"))
 
 
-def check(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> dict:
+UNKNOWN_CLIENT_AGENT = "unknown:0:unknown"
+
+
+def check(
+    session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime, *, client_agent: str = "", ipaddr: str = ""
+) -> dict:
+    if client_agent == UNKNOWN_CLIENT_AGENT:  # a timed-out IP's nameless scripts may not poll either
+        screening.ensure_ip_allowed(svc, ipaddr, now)
     row = svc.db.read_one(_PROGRESS_BY_ID, {"request_id": request_id}) if len(request_id) == 36 else None
     if row is None or row.kind != kind:
         raise errors.RequestNotFound(f"Request with ID '{request_id}' not found. It may have expired.")
