@@ -55,7 +55,7 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
         PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
         PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),
         PeriodicJob(
-            "generation-stats", 60.0,
+            "generation-stats", services.settings.stats_seconds,
             with_session(lambda s: stats.refresh(s, services.cache, services.settings.mode.value, utcnow())),
         ),
     ]
