@@ -227,6 +227,6 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.nodeid.startswith(SDK_SUITE))  # last: its results take a while
 
 
-def pytest_sessionfinish(session):
-    if not hasattr(session.config, "workerinput"):
+def pytest_sessionfinish(session, exitstatus):
+    if not hasattr(session.config, "workerinput") and exitstatus != pytest.ExitCode.INTERRUPTED:
         sdk_suite.wait_for_background()

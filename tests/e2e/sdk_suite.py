@@ -375,6 +375,8 @@ def start_in_background() -> None:
         if _threads:
             return
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for old in ARTIFACTS.glob("result-*"):  # earlier sessions' results
+            old.unlink(missing_ok=True)
         for mode in MODES:
             _result_path(mode).with_suffix(".started").write_text(str(os.getpid()))
             thread = threading.Thread(target=_run_and_record, args=(mode,), name=f"horde-sdk-{mode}", daemon=True)
