@@ -32,8 +32,8 @@ SDK_VERSION = "0.33.3"
 CACHE = support.ROOT / "var" / "horde-sdk"
 SOURCE = CACHE / f"horde_sdk-{SDK_VERSION}"
 ARTIFACTS = support.ROOT / "test-artifacts" / "horde-sdk"
-# The SDK's test requirements (its `dev` dependency group, the part the live tests use), pinned to
-# the versions of its uv.lock.
+# The SDK's test requirements (the part of its `dev` dependency group the live tests use), pinned
+# to the versions of its uv.lock; pytest-timeout is ours.
 TEST_REQUIREMENTS = ("pytest==9.1.1", "pytest-asyncio==1.4.0", "pytest-xdist==3.8.0", "pytest-timeout==2.4.0")
 # No SDK test waits longer than this for our server (a hung test fails alone, with a report).
 TEST_TIMEOUT = 180
@@ -124,7 +124,9 @@ def run_suite(base_url: str, api_key: str, files: list[str], label: str, paralle
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     junit = ARTIFACTS / f"{label}.xml"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AI_HORDE", "HORDE_SDK", "PYTEST"))},
+        # Not ours: our PYTHONPATH (its tests are a package named `tests` too), pytest-xdist's
+        # worker variables, other SDK settings.
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AI_HORDE", "HORDE_SDK", "PYTEST", "PYTHONPATH"))},
         "AI_HORDE_URL": f"{base_url}/api/",
         "AI_HORDE_DEV_APIKEY": api_key,
         "HORDE_SDK_RUN_NETWORK_TESTS": "1",
@@ -135,7 +137,8 @@ def run_suite(base_url: str, api_key: str, files: list[str], label: str, paralle
     started = time.monotonic()
     proc = subprocess.run(
         [str(support.SDK_PYTHON), "-m", "pytest", *(f"tests/{name}" for name in files), "-p", "no:cacheprovider",
-         "-q", "-rfE", "--color=no", f"--timeout={TEST_TIMEOUT}", *(["-n", str(parallel)] if parallel else []), f"--junitxml={junit}", "-o", "junit_family=xunit1"],
+         "-q", "-rfE", "--color=no", f"--timeout={TEST_TIMEOUT}", *(["-n", str(parallel)] if parallel else []),
+         f"--junitxml={junit}", "-o", "junit_family=xunit1"],
         cwd=source, env=env, capture_output=True, text=True, timeout=timeout,
     )
     (ARTIFACTS / f"{label}.log").write_text(proc.stdout + proc.stderr)
