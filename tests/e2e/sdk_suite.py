@@ -308,7 +308,7 @@ def run_mode(mode: str, data_dir: Path) -> SuiteRun:
             total.merge(run_suite(server.url, developer, [ROUNDTRIP], f"{mode}-roundtrip"))
             _wait_for_month_statistics(server.url)
             workers = [SimulatedWorker(server.url, owner, "image", f"simulated-gpu-{i}", [IMAGE_MODEL], SECONDS_PER_IMAGE)
-                       for i in range(3)]
+                       for i in range(4)]
             workers.append(SimulatedWorker(server.url, owner, "alchemy", "simulated-alchemist", [], 1.0))
         else:
             workers = [SimulatedWorker(server.url, owner, "text", f"simulated-scribe-{i}", [TEXT_MODEL], 1.0)
