@@ -298,10 +298,11 @@ def run_mode(mode: str, data_dir: Path) -> SuiteRun:
     if mode == "image":
         extra["HORDE_REDIS_URL"] = ""
     env = support.migrated_server_env(f"horde_sdk_{mode}", data_dir, **extra)
-    server = support.ServerProcess(env, workers=2).start()
+    server = support.ServerProcess(env, workers=2)
     workers: list[SimulatedWorker] = []
     total = SuiteRun()
     try:
+        server.start()
         _, developer = support.create_user_cli(env, "sdk-developer", "--kudos", "1000000", "--concurrency", "500")
         _, owner = support.create_user_cli(env, "simulated-gpus", "--trusted")
         if mode == "image":
@@ -333,9 +334,7 @@ def _write_summary(mode: str, run: SuiteRun) -> None:
         kind, reason = EXPECTED[mode].get(name, ("pass", ""))
         lines.append(f"  {run.outcomes[name]:8} {name}" + (f"  [expected: {reason}]" if reason else "  [UNEXPECTED]"))
     lines += [f"  worker error: {error}" for error in run.worker_errors]
-    text = "\n".join(lines)
-    (ARTIFACTS / f"summary-{mode}.txt").write_text(text + "\n")
-    print(text)
+    (ARTIFACTS / f"summary-{mode}.txt").write_text("\n".join(lines) + "\n")
 
 
 # --- in the background, while the rest of the suite runs ------------------------------------
