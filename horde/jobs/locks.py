@@ -8,13 +8,16 @@ the kernel drops the file lock.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import uuid
 from pathlib import Path
+from typing import Iterator
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 from horde.cache import Cache
 
@@ -117,3 +120,35 @@ class FileLeaderLock(LeaderLock):
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+# `horde db upgrade` on several nodes at once (containers starting together): one migrates,
+# the others wait for it and then find nothing left to do.
+MIGRATION_LOCK_ID = 0x486F72644D  # "HordM"
+
+
+@contextlib.contextmanager
+def migration_lock(database_url: str, lock_dir: Path) -> Iterator[None]:
+    """Held while one process migrates: a PostgreSQL session advisory lock (every node sees
+    it), or on SQLite an exclusive lock on a file of the data folder. Both wait."""
+    if database_url.startswith("postgresql"):
+        engine = create_engine(database_url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                    conn.commit()
+        finally:
+            engine.dispose()
+        return
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir / "migrate.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
