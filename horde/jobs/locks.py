@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +25,11 @@ from horde.cache import Cache
 LEADER_KEY = "scheduler:leader"
 # A constant id for pg_try_advisory_lock; any 64-bit number unique to this purpose.
 ADVISORY_LOCK_ID = 0x486F726465  # "Horde"
+
+
+def new_node_id() -> str:
+    """Who holds leadership, as an operator reads it: host, process id, and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class LeaderLock:
@@ -41,7 +47,7 @@ class CacheLeaderLock(LeaderLock):
     def __init__(self, cache: Cache, ttl: float = 5.0, node_id: str | None = None):
         self.cache = cache
         self.ttl = ttl
-        self.node_id = node_id or uuid.uuid4().hex
+        self.node_id = node_id or new_node_id()
 
     def acquire(self) -> bool:
         if self.cache.renew_if_holder(LEADER_KEY, self.node_id, self.ttl):
@@ -55,7 +61,7 @@ class CacheLeaderLock(LeaderLock):
 class PostgresLeaderLock(LeaderLock):
     def __init__(self, engine: Engine, node_id: str | None = None):
         self.engine = engine
-        self.node_id = node_id or uuid.uuid4().hex
+        self.node_id = node_id or new_node_id()
         self._conn: Connection | None = None
 
     def acquire(self) -> bool:
@@ -99,7 +105,7 @@ class PostgresLeaderLock(LeaderLock):
 class FileLeaderLock(LeaderLock):
     def __init__(self, path: Path, node_id: str | None = None):
         self.path = path
-        self.node_id = node_id or uuid.uuid4().hex
+        self.node_id = node_id or new_node_id()
         self._fd: int | None = None
 
     def acquire(self) -> bool:
