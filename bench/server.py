@@ -63,6 +63,7 @@ class BenchServer:
             "HORDE_REDIS_URL": REDIS,
             "HORDE_REDIS_PREFIX": f"{self.name}:",
             "HORDE_RATE_LIMITS": "false",
+            "HORDE_ACCESS_LOG": "off",  # a log line per request would be measured too
             "HORDE_SECRET_KEY": "bench",
             "HORDE_DATA_DIR": str(data_dir),
             "HORDE_PORT": str(port),

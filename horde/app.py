@@ -12,7 +12,7 @@ from flask_cors import CORS
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from horde import __version__, public_url, secret_key, serving
+from horde import __version__, metrics, public_url, secret_key, serving
 from horde.api import API_VERSION, limits, request_guard
 from horde.api import install as install_api
 from horde.cache import make_cache
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_api(app, settings)
     install_web(app, settings)
     _install_service_info(app, settings)
+    metrics.install(app, settings)
     app.extensions["horde_limiter"] = limits.install(app, settings)
 
     node = f"{socket.gethostname()}:{settings.port}:{__version__}"

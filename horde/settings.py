@@ -50,6 +50,13 @@ def _hops(value: str, name: str) -> int:
     return hops
 
 
+def _access_log(value: str, name: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in ("text", "json", "off"):
+        raise SettingsError(f"{name} must be text, json or off, not {value!r}")
+    return lowered
+
+
 def _float(value: str, name: str) -> float:
     try:
         number = float(value)
@@ -121,6 +128,7 @@ class Settings:
     environment: str = "development"  # "production": HORDE_SECRET_KEY is required
     trusted_proxies: int = 0  # proxy hops in front of us whose X-Forwarded-* headers are believed
     log_level: str = "info"
+    access_log: str = "text"  # one line per request (request id, time in the application): text, json or off
     # OAuth providers of the registration page: each is offered once its id and secret are set.
     discord_client_id: str = ""
     discord_client_secret: str = ""
@@ -174,6 +182,7 @@ class Settings:
             "environment": ("HORDE_ENV", _text),
             "trusted_proxies": ("HORDE_TRUSTED_PROXIES", _hops),
             "log_level": ("HORDE_LOG_LEVEL", _text),
+            "access_log": ("HORDE_ACCESS_LOG", _access_log),
             "discord_client_id": ("HORDE_DISCORD_CLIENT_ID", _text),
             "discord_client_secret": ("HORDE_DISCORD_CLIENT_SECRET", _text),
             "google_client_id": ("HORDE_GOOGLE_CLIENT_ID", _text),
