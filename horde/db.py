@@ -10,11 +10,16 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+# Alembic's scripts, inside the package so that every kind of install (editable, wheel, the
+# Docker image) finds them.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -66,6 +66,14 @@ def when_ready(server) -> None:
         _scheduler = subprocess.Popen([sys.executable, "-m", "horde.cli", "jobs"])
 
 
+def child_exit(server, worker) -> None:
+    """A web process ended: its live gauges leave the metrics (prometheus-client multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def on_exit(server) -> None:
     if _scheduler is not None and _scheduler.poll() is None:
         _scheduler.terminate()
