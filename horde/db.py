@@ -37,6 +37,21 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+CONNECT_TIMEOUT = 3  # seconds (PostgreSQL)
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Is `exc` the database being unreachable (down, restarting, connection cut), rather
+    than a fault of the statement? Those become a 503 `DatabaseUnavailable`."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return True
+    return isinstance(exc, sa_exc.PendingRollbackError) and "invalidated" in str(exc).lower()
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -52,11 +67,16 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **extra)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A connection that died (PostgreSQL restarted, a proxy cut it) is noticed before a
+    # request uses it: pre-ping tests each one as it leaves the pool, and a failed ping
+    # empties the pool of its siblings too (they died together). The ping is one round trip
+    # at checkout (bench/README.md has its cost); it is what makes a restart cost only the
+    # requests made while the database was down. Connecting gives up after a few seconds,
+    # so a request during an outage is answered 503 quickly instead of hanging.
+    common = dict(pool_pre_ping=True, pool_recycle=1800, connect_args={"connect_timeout": CONNECT_TIMEOUT})
     if autocommit:
-        return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, pool_reset_on_return=None, **extra)
-    # No pre-ping: it would cost a round trip per request. A connection that broke is
-    # invalidated on its first error (that request fails; the pool reconnects).
-    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+        return create_engine(url, pool_size=5, max_overflow=10, pool_reset_on_return=None, **common, **extra)
+    return create_engine(url, pool_size=10, max_overflow=10, **common)
 
 
 class Database:

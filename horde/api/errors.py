@@ -8,10 +8,12 @@ unexpected exceptions to JSON bodies.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from horde.db import is_disconnect
 from horde.domain import errors
 from horde.modes import Mode, mode_owning_path
 
@@ -69,10 +71,27 @@ def render(exc: Exception, served: Mode) -> Response:
         allowed = getattr(exc, "valid_methods", None)
         if allowed:
             headers["Allow"] = ", ".join(allowed)
+    elif is_disconnect(exc):
+        err = errors.DatabaseUnavailable()
+        _log_database_down(exc)
     else:
         log.exception("unhandled error on %s %s", request.method, request.path)
         err = errors.HordeError()
+    if isinstance(err, errors.DatabaseUnavailable):
+        headers["Retry-After"] = str(err.retry_after)
     return json_response(err.body(), err.status, headers)
+
+
+_last_database_log = 0.0
+
+
+def _log_database_down(exc: Exception) -> None:
+    """One line (no traceback) every few seconds while the database is unreachable."""
+    global _last_database_log
+    now = time.monotonic()
+    if now - _last_database_log >= 10:
+        _last_database_log = now
+        log.warning("database unavailable, answering 503: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
 def install(app: Flask, api, served: Mode) -> None:
