@@ -98,6 +98,8 @@ def postgres_cut(tmp: Path, seconds: float) -> dict:
                 answer = requests.get(f"{server.url}{path}", headers={"apikey": users["requester"]}, timeout=10)
                 idle[answer.status_code] += 1
         figures = _summary(loop, (cut, back), server.log_path.read_text(errors="replace"))
+        if os.environ.get("BENCH_FAULTS_LOG"):
+            Path(os.environ["BENCH_FAULTS_LOG"]).write_text(server.log_path.read_text(errors="replace"))
         return {"fault": f"postgres cut {seconds}s", **figures, "idle_connections_after": dict(idle)}
     finally:
         server.stop()

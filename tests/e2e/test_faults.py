@@ -182,8 +182,10 @@ def test_a_database_outage_costs_only_the_outage(proxied_horde):
         time.sleep(2.0)
         proxy.restore()
         restored_at = time.monotonic()
-        time.sleep(4.0)
+        # Service is back within seconds: twenty answers in a row (the machine may be slow).
+        recovered = wait_for(lambda: loop.record.succeeded(since=restored_at) >= 20, timeout=20)
     record = loop.record
+    assert recovered, f"{record.succeeded(since=restored_at)} calls succeeded in the 20 s after the database came back"
     figures("database cut", record, (cut_at, restored_at))
     # While cut: quick JSON 503s that say so, and nothing else went wrong.
     assert heartbeat.json()["message"] == "DOWN"
@@ -196,7 +198,6 @@ def test_a_database_outage_costs_only_the_outage(proxied_horde):
     assert [c for c in record.calls if c.status == 0] == []
     # Once the database is back, no request fails (pre-ping drops the dead connections).
     assert record.failures(since=restored_at) == [], describe(record.failures(since=restored_at))
-    assert record.succeeded(since=restored_at + 1) >= 20
     assert_books(direct, loop)
     # A restart while nobody asks anything: the pooled connections die idle, and the first
     # request of each process after it must not be the one that finds out.
@@ -223,14 +224,14 @@ def test_a_killed_web_process_is_replaced_and_loses_nothing(proxied_horde):
         os.kill(before[0], signal.SIGKILL)
         killed_at = time.monotonic()
         replaced = wait_for(lambda: len(set(web_worker_pids(server.proc.pid)) - set(before)) == 1, timeout=15)
-        time.sleep(2.0)
+        recovered = wait_for(lambda: loop.record.succeeded(since=killed_at + 1) >= 20, timeout=20)
     record = loop.record
+    assert recovered, f"{record.succeeded(since=killed_at + 1)} calls succeeded in the 20 s after the kill"
     figures("killed web process", record, (killed_at, killed_at + 1))
     assert replaced, "gunicorn did not replace the killed process"
     assert record.server_errors() == [], describe(record.server_errors())
     # Only calls the killed process was answering can fail (the connection drops).
     assert all(killed_at - 1 <= c.started < killed_at + 1 for c in record.failures()), describe(record.failures())
-    assert record.succeeded(since=killed_at + 1) >= 20
     assert_books(direct, loop)
 
 
