@@ -64,13 +64,19 @@ class Cache:
         """A hash field and another key, in one round trip (the `check` route's two reads)."""
         return self.hash_get(key, field), self.get(other)
 
-    def incr(self, key: str, amount: int, ttl: float) -> tuple[int, float]:
-        """Add `amount` to a counter that lives `ttl` seconds from its first increment;
-        return (new value, expiry as seconds since the epoch). For rate limits."""
+    def incr(self, key: str, amount: int, ttl: float, now: float | None = None) -> tuple[int, float]:
+        """Add `amount` to a counter whose window ends `ttl` seconds after its first
+        increment; return (new value, window end in seconds since the epoch). `now` (the
+        epoch time, default the clock's) decides whether the window has ended: the rate
+        limiter passes its own. Counters are read with `counter`, not `get`."""
         raise NotImplementedError
 
-    def expires_at(self, key: str) -> float | None:
-        """When `key` expires (seconds since the epoch), None if it does not exist."""
+    def counter(self, key: str, now: float | None = None) -> tuple[int, float] | None:
+        """(value, window end) of a counter whose window has not ended at `now`."""
+        raise NotImplementedError
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Forget every key that starts with `prefix` (resetting the rate limits)."""
         raise NotImplementedError
 
     def clear(self) -> None:
@@ -91,6 +97,7 @@ class Cache:
 class MemoryCache(Cache):
     def __init__(self) -> None:
         self._data: dict[str, tuple[float, Any]] = {}
+        self._counters: dict[str, tuple[int, float]] = {}  # key -> (value, window end, epoch seconds)
         self._lock = threading.Lock()
 
     def _live(self, key: str) -> Any | None:
@@ -115,6 +122,7 @@ class MemoryCache(Cache):
         with self._lock:
             for key in keys:
                 self._data.pop(key, None)
+                self._counters.pop(key, None)
 
     def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
         with self._lock:
@@ -141,26 +149,32 @@ class MemoryCache(Cache):
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._counters.clear()
 
     def hash_get(self, key: str, field: str) -> str | None:
         mapping = self.get(key)
         return None if mapping is None else mapping.get(field)
 
-    def incr(self, key: str, amount: int, ttl: float) -> tuple[int, float]:
+    def incr(self, key: str, amount: int, ttl: float, now: float | None = None) -> tuple[int, float]:
+        now = time.time() if now is None else now
         with self._lock:
-            item = self._data.get(key)
-            if item is None or item[0] < time.monotonic():
-                item = (time.monotonic() + ttl, 0)
-            value = int(item[1]) + amount
-            self._data[key] = (item[0], value)
-            return value, time.time() + (item[0] - time.monotonic())
+            value, end = self._counters.get(key, (0, 0.0))
+            if end <= now:
+                value, end = 0, now + ttl
+            self._counters[key] = (value + amount, end)
+            return value + amount, end
 
-    def expires_at(self, key: str) -> float | None:
+    def counter(self, key: str, now: float | None = None) -> tuple[int, float] | None:
+        now = time.time() if now is None else now
         with self._lock:
-            item = self._data.get(key)
-            if item is None or item[0] < time.monotonic():
-                return None
-            return time.time() + (item[0] - time.monotonic())
+            found = self._counters.get(key)
+        return found if found is not None and found[1] > now else None
+
+    def delete_prefix(self, prefix: str) -> None:
+        with self._lock:
+            for store in (self._data, self._counters):
+                for key in [k for k in store if k.startswith(prefix)]:
+                    del store[key]
 
     def state(self) -> str:
         return "memory"
@@ -180,12 +194,19 @@ return 0
 """
 
 
+# A counter is a hash {n, end}: `end` (epoch seconds) decides the window against the
+# caller's clock; the key's own expiry only cleans up.
 _INCR = """
-local value = redis.call('incrby', KEYS[1], ARGV[1])
-if value == tonumber(ARGV[1]) then
-  redis.call('pexpire', KEYS[1], ARGV[2])
+local ends = tonumber(redis.call('hget', KEYS[1], 'end') or '0')
+local now = tonumber(ARGV[3])
+if ends <= now then
+  ends = now + tonumber(ARGV[2])
+  redis.call('del', KEYS[1])
+  redis.call('hset', KEYS[1], 'end', ARGV[4])
+  redis.call('pexpire', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000) + 1000)
+  return {redis.call('hincrby', KEYS[1], 'n', ARGV[1]), ARGV[4]}
 end
-return {value, redis.call('pttl', KEYS[1])}
+return {redis.call('hincrby', KEYS[1], 'n', ARGV[1]), redis.call('hget', KEYS[1], 'end')}
 """
 
 # What tells that Redis is unreachable (as opposed to a bad command): the breaker opens.
@@ -260,13 +281,21 @@ class RedisCache(Cache):
             None if other_value is None else json.loads(other_value),
         )
 
-    def incr(self, key: str, amount: int, ttl: float) -> tuple[int, float]:
-        value, pttl = self._incr(keys=[self._k(key)], args=[amount, max(1, int(ttl * 1000))])
-        return int(value), time.time() + max(int(pttl), 0) / 1000
+    def incr(self, key: str, amount: int, ttl: float, now: float | None = None) -> tuple[int, float]:
+        now = time.time() if now is None else now
+        value, ends = self._incr(keys=[self._k(key)], args=[amount, repr(float(ttl)), repr(now), repr(now + ttl)])
+        return int(value), float(ends)
 
-    def expires_at(self, key: str) -> float | None:
-        pttl = self.client.pttl(self._k(key))
-        return None if pttl < 0 else time.time() + pttl / 1000
+    def counter(self, key: str, now: float | None = None) -> tuple[int, float] | None:
+        now = time.time() if now is None else now
+        value, ends = self.client.hmget(self._k(key), "n", "end")
+        if value is None or ends is None or float(ends) <= now:
+            return None
+        return int(value), float(ends)
+
+    def delete_prefix(self, prefix: str) -> None:
+        for found in self.client.scan_iter(match=f"{self.prefix}{prefix}*", count=1000):
+            self.client.delete(found)
 
     def clear(self) -> None:
         for found in self.client.scan_iter(match=f"{self.prefix}*", count=1000):
@@ -393,11 +422,15 @@ class FailoverCache(Cache):
     def hash_get_and_get(self, key: str, field: str, other: str) -> tuple[str | None, Any | None]:
         return self._call("hash_get_and_get", key, field, other)
 
-    def incr(self, key: str, amount: int, ttl: float) -> tuple[int, float]:
-        return self._call("incr", key, amount, ttl, key=key)
+    def incr(self, key: str, amount: int, ttl: float, now: float | None = None) -> tuple[int, float]:
+        return self._call("incr", key, amount, ttl, now, key=key)
 
-    def expires_at(self, key: str) -> float | None:
-        return self._call("expires_at", key)
+    def counter(self, key: str, now: float | None = None) -> tuple[int, float] | None:
+        return self._call("counter", key, now)
+
+    def delete_prefix(self, prefix: str) -> None:
+        self.fallback.delete_prefix(prefix)
+        self._call("delete_prefix", prefix)
 
     def clear(self) -> None:
         self.fallback.clear()

@@ -53,7 +53,8 @@ _INCR = text(
     " ELSE cache_entries.expires_at END"
     " RETURNING value, expires_at"
 )
-_EXPIRES = text("SELECT expires_at FROM cache_entries WHERE key = :key AND field = '' AND expires_at > :now")
+_COUNTER = text("SELECT value, expires_at FROM cache_entries WHERE key = :key AND field = '' AND expires_at > :now")
+_DROP_PREFIX = text("DELETE FROM cache_entries WHERE substr(key, 1, :length) = :prefix")
 _SWEEP = text("DELETE FROM cache_entries WHERE expires_at <= :now")
 _CLEAR = text("DELETE FROM cache_entries")
 
@@ -123,14 +124,17 @@ class DatabaseCache(Cache):
         raw_other = found.get(other)
         return found.get(key), None if raw_other is None else json.loads(raw_other)
 
-    def incr(self, key: str, amount: int, ttl: float) -> tuple[int, float]:
-        now = time.time()
+    def incr(self, key: str, amount: int, ttl: float, now: float | None = None) -> tuple[int, float]:
+        now = time.time() if now is None else now
         value, expires = self._first(_INCR, key=key, first=str(amount), amount=amount, expires=now + ttl, now=now)
         return int(value), float(expires)
 
-    def expires_at(self, key: str) -> float | None:
-        row = self._first(_EXPIRES, key=key, now=time.time())
-        return None if row is None else float(row[0])
+    def counter(self, key: str, now: float | None = None) -> tuple[int, float] | None:
+        row = self._first(_COUNTER, key=key, now=time.time() if now is None else now)
+        return None if row is None else (int(row[0]), float(row[1]))
+
+    def delete_prefix(self, prefix: str) -> None:
+        self._run(_DROP_PREFIX, prefix=prefix, length=len(prefix))
 
     def clear(self) -> None:
         self._run(_CLEAR)

@@ -65,7 +65,8 @@ EXEMPT = ("heartbeat", "readiness", "upload_result", "download_result")
 
 class CacheStorage(Storage):
     """A `limits` storage (fixed windows) over the horde's cache, so rate limits fail over
-    with it: `horde-cache://`, with the cache passed as the `cache` option."""
+    with it: `horde-cache://`, with the cache passed as the `cache` option. Windows are
+    decided by this module's `time` (tests move it)."""
 
     STORAGE_SCHEME = ["horde-cache"]
 
@@ -80,19 +81,22 @@ class CacheStorage(Storage):
         return Exception
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        return self.cache.incr(f"limit:{key}", amount, float(expiry))[0]
+        return self.cache.incr(f"limit:{key}", amount, float(expiry), now=time.time())[0]
 
     def get(self, key: str) -> int:
-        value = self.cache.get(f"limit:{key}")
-        return int(value or 0)
+        found = self.cache.counter(f"limit:{key}", now=time.time())
+        return 0 if found is None else found[0]
 
     def get_expiry(self, key: str) -> float:
-        return self.cache.expires_at(f"limit:{key}") or time.time()
+        now = time.time()
+        found = self.cache.counter(f"limit:{key}", now=now)
+        return now if found is None else found[1]
 
     def check(self) -> bool:
         return self.cache.ping()
 
     def reset(self) -> int | None:
+        self.cache.delete_prefix("limit:")
         return None
 
     def clear(self, key: str) -> None:

@@ -50,16 +50,18 @@ def test_what_one_process_caches_the_other_serves(app, shared):
 def test_database_cache_entries_expire(shared):
     shared.set("short", 1, -1)  # already past
     assert shared.get("short") is None
-    assert shared.expires_at("short") is None
     shared.sweep()
 
 
 def test_database_cache_counts_and_claims(shared):
-    assert shared.incr("hits", 1, 60)[0] == 1
-    value, expires = shared.incr("hits", 2, 60)
-    assert value == 3 and shared.get("hits") == 3 and expires == pytest.approx(shared.expires_at("hits"))
-    assert shared.incr("gone", 5, -1)[0] == 5  # an expired counter starts again
-    assert shared.incr("gone", 1, 60)[0] == 1
+    assert shared.incr("hits", 1, 60, now=1000.0) == (1, 1060.0)
+    assert shared.incr("hits", 2, 60, now=1059.0) == (3, 1060.0)  # the window is the first call's
+    assert shared.counter("hits", now=1059.5) == (3, 1060.0)
+    assert shared.counter("hits", now=1060.0) is None  # the window ended
+    assert shared.incr("hits", 1, 60, now=1060.0) == (1, 1120.0)  # and a new one starts
+    shared.incr("limit:x", 1, 60, now=1000.0)
+    shared.delete_prefix("limit:")
+    assert shared.counter("limit:x", now=1000.0) is None and shared.counter("hits", now=1100.0) == (1, 1120.0)
     assert shared.set_if_absent("lock", "a", 60) is True
     assert shared.set_if_absent("lock", "b", 60) is False
     assert shared.renew_if_holder("lock", "b", 60) is False and shared.renew_if_holder("lock", "a", 60) is True
@@ -164,3 +166,17 @@ def test_a_bad_command_is_not_an_outage(failover):
     with pytest.raises(redis.ResponseError):
         cache.get("k")
     assert not cache.breaker.is_open
+
+
+def test_redis_counters_follow_the_callers_clock(redis_url):
+    from horde.cache import RedisCache
+
+    cache = RedisCache(redis_url, prefix="test-counters:")
+    cache.delete_prefix("")
+    assert cache.incr("limit:a", 1, 60, now=1000.0) == (1, 1060.0)
+    assert cache.incr("limit:a", 2, 60, now=1059.0) == (3, 1060.0)
+    assert cache.counter("limit:a", now=1059.5) == (3, 1060.0)
+    assert cache.counter("limit:a", now=1060.0) is None
+    assert cache.incr("limit:a", 1, 60, now=1060.0) == (1, 1120.0)
+    cache.delete_prefix("limit:")
+    assert cache.counter("limit:a", now=1060.0) is None
