@@ -76,6 +76,10 @@ def render(exc: Exception, served: Mode) -> Response:
         _log_database_down(exc)
     else:
         log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            exc.horde_logged = True  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
         err = errors.HordeError()
     if isinstance(err, errors.DatabaseUnavailable):
         headers["Retry-After"] = str(err.retry_after)
@@ -83,6 +87,21 @@ def render(exc: Exception, served: Mode) -> Response:
 
 
 _last_database_log = 0.0
+
+
+def _log_unrendered(log_exception):
+    """flask-restx logs a traceback for every answer of status 500 or more, after `render`
+    made it: a 503 `DatabaseUnavailable` during an outage is expected (one line every few
+    seconds says so), and `render` already logged every unexpected error. Errors that never
+    reached `render` are still logged."""
+
+    def log(exc_info) -> None:
+        exc = exc_info[1] if exc_info else None
+        if exc is not None and (isinstance(exc, errors.HordeError) or is_disconnect(exc) or getattr(exc, "horde_logged", False)):
+            return
+        log_exception(exc_info)
+
+    return log
 
 
 def _log_database_down(exc: Exception) -> None:
@@ -102,6 +121,7 @@ def install(app: Flask, api, served: Mode) -> None:
 
     app.register_error_handler(HTTPException, handler)
     app.register_error_handler(Exception, handler)
+    app.log_exception = _log_unrendered(app.log_exception)
 
     @api.errorhandler(Exception)
     def _restx_handler(exc: Exception):

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from horde.db import is_disconnect
 from horde.jobs.locks import LeaderLock
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ class Scheduler:
         if what in self._failing:
             return
         self._failing.add(what)
-        log.error("%s failed (not logged again until it works): %s", what, exc, exc_info=exc)
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # The database being unreachable needs no traceback; anything else gets one.
+        log.error("%s failed (not logged again until it works): %s", what, first_line, exc_info=None if is_disconnect(exc) else exc)
 
     def _worked(self, what: str) -> None:
         if what in self._failing:
