@@ -199,6 +199,8 @@ def test_a_database_outage_costs_only_the_outage(proxied_horde):
     # Once the database is back, no request fails (pre-ping drops the dead connections).
     assert record.failures(since=restored_at) == [], describe(record.failures(since=restored_at))
     assert_books(direct, loop)
+    # One line every few seconds while it is down, not a traceback per request or tick.
+    assert "Traceback" not in server_log(server), server_log(server)[-3000:]
     # A restart while nobody asks anything: the pooled connections die idle, and the first
     # request of each process after it must not be the one that finds out.
     for path in ("/api/v2/status/performance", "/api/v2/find_user"):  # connections in both pools
