@@ -16,6 +16,7 @@ from horde import __version__, metrics, public_url, secret_key, serving
 from horde.api import API_VERSION, limits, request_guard
 from horde.api import install as install_api
 from horde.cache import make_cache
+from horde.cache_db import DatabaseCache
 from horde.db import MIGRATIONS_DIR, Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.moderation.live_rules import LiveRules
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = serving.CoreSlotMiddleware(app.wsgi_app)
 
     db = Database(settings.effective_database_url)
-    cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
+    cache = make_cache(settings.redis_url, prefix=settings.key_prefix, fallback=DatabaseCache.for_database(db))
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
         live=LiveWorkers(), callers=CallerCache(shared=cache), fetcher=make_fetcher(settings), rules=LiveRules(),

@@ -21,9 +21,9 @@ from horde.db import MIGRATIONS_DIR
 
 
 MODES = click.Choice(["image", "text"])
-# What the Docker image's HEALTHCHECK asks (`horde healthcheck`). TODO: the readiness route
-# /api/v2/status/ready (database and Redis reachable) replaces it once it exists.
-HEALTH_PATH = "/api/v2/status/heartbeat"
+# What the Docker image's HEALTHCHECK asks (`horde healthcheck`): readiness, 200 only while
+# this node can serve the core loop (its database and result storage answer).
+HEALTH_PATH = "/api/v2/status/ready"
 
 
 def _remember_mode(ctx: click.Context, _param, value: str | None) -> None:

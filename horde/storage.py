@@ -33,6 +33,10 @@ class ResultStore:
     def delete(self, keys: list[str]) -> None:
         raise NotImplementedError
 
+    def ready(self) -> bool:
+        """Can results be stored right now? (the readiness route)"""
+        return True
+
     def upload_url(self, key: str) -> str:
         raise NotImplementedError
 
@@ -81,6 +85,9 @@ class LocalStore(ResultStore):
                 self._path(key).unlink(missing_ok=True)
             except ValueError:
                 pass
+
+    def ready(self) -> bool:
+        return self.root.is_dir() and os.access(self.root, os.W_OK)
 
     def signature(self, action: str, key: str, expires: int) -> str:
         return hmac.new(self.secret, f"{action}:{key}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -156,6 +163,13 @@ class S3Store(ResultStore):
             chunk = [{"Key": k} for k in keys[start : start + 1000]]
             if chunk:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
+
+    def ready(self) -> bool:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return True
+        except Exception:
+            return False
 
     def upload_url(self, key: str) -> str:
         return self.presigner.generate_presigned_url(

@@ -1,7 +1,8 @@
 """Leader locks: whoever holds one runs the periodic jobs (DESIGN.md §5).
 
-Redis `SET NX PX` with renewal when Redis is configured; a PostgreSQL session advisory
-lock otherwise; on SQLite (one machine by nature) an exclusive lock on a file.
+A PostgreSQL session advisory lock (horde.jobs.leader_lock picks it, Redis or not); on
+SQLite (one machine by nature) an exclusive lock on a file. `CacheLeaderLock` (a cache's
+`SET NX PX` with renewal) serves a cache-only deployment.
 A holder that dies loses the lock: the Redis key expires, PostgreSQL ends the session,
 the kernel drops the file lock.
 """
