@@ -28,7 +28,7 @@ WORKDIR /var/lib/horde
 # SQLite files (without HORDE_DATABASE_URL), images (without HORDE_S3_BUCKET), lock files.
 VOLUME /var/lib/horde
 EXPOSE 7001
-# TODO(readiness): `horde healthcheck --path /api/v2/status/ready` once that route exists.
+# `horde healthcheck` asks the readiness route, /api/v2/status/ready.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["horde", "healthcheck"]
 ENTRYPOINT ["horde-entrypoint"]
 CMD ["serve"]
