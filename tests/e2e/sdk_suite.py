@@ -169,7 +169,7 @@ ROUNDTRIP = f"{API}test_ai_worker_roundtrip_api_calls.py"
 
 ALCHEMY = "issue 15: alchemy (/v2/interrogate/*) is not served yet"
 OTHER_KIND = ("needs its own issue: it asks one horde for live models or images of both kinds; "
-              "a horde of ours serves one kind (DESIGN.md §1)")
+              "a horde of ours serves one kind (docs/design.md §1)")
 IMAGE_DOCUMENT = ("needs its own issue: it asks a text horde's Swagger document for the image routes "
                   "(/v2/generate/async, ModelGenerationInputStable); a horde of ours documents the routes it serves")
 EVERY_ROUTE = ("needs its own issue: it wants every route horde-sdk knows in one document: both modes, alchemy "
