@@ -60,7 +60,7 @@ def test_login_choose_a_username_and_use_the_key(page, server, screenshot):
 
     # The account page afterwards shows who is logged in, and not the key.
     page.goto(f"{server.url}/register")
-    expect(page.locator("text=Your account")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
     assert key not in page.content()
     screenshot(page, "account")
 
@@ -88,7 +88,7 @@ def test_logging_in_again_finds_the_same_account(page, server, browser):
 
     other = browser.new_context().new_page()  # another browser, another day
     _log_in(other, server, "browser-carol")
-    expect(other.locator("text=Your account")).to_be_visible()
+    expect(other.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
     assert alias in other.content()
     other.context.close()
 
@@ -139,7 +139,7 @@ def test_a_forged_login_callback_is_refused(page, server, screenshot, query):
     screenshot(page, "forged-callback")
     page.goto(f"{server.url}/register")
     assert not page.is_visible("text=Choose a username")
-    assert not page.is_visible("text=Your account")
+    assert not page.get_by_role("heading", name="Your account", exact=True).is_visible()
 
 
 def test_pages_fit_a_phone_screen(browser, server, screenshot):
