@@ -22,6 +22,7 @@ from horde.settings import Settings
 from tests import support
 
 TABLES_TO_EMPTY = (
+    "collection_styles", "collections", "style_examples", "styles", "shared_keys",
     "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
 )
