@@ -7,6 +7,7 @@ from flask_restx import Namespace, Resource, fields, marshal
 
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, session
+from horde.api.shared_fields import nullable
 from horde.db import utcnow
 from horde.domain.community import collections, styles
 
@@ -15,7 +16,7 @@ style_short = ns.model("ResponseModelStylesShort", {"name": fields.String, "id":
 collection_view = ns.model(
     "ResponseModelCollection",
     {
-        "id": fields.String, "name": fields.String, "type": fields.String(enum=list(styles.KINDS)), "info": fields.String,
+        "id": fields.String, "name": fields.String, "type": fields.String(enum=list(styles.KINDS)), "info": nullable(fields.String()),
         "public": fields.Boolean, "styles": fields.List(fields.Nested(style_short)), "use_count": fields.Integer,
     },
 )
