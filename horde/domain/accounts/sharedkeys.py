@@ -197,7 +197,16 @@ def resolve(
         if found is not None:
             key, owner, _ = found
             if not is_expired(key, now) and not is_empty(key):
+                if (api_key or "").lower() != key.id:  # the sender still needs a valid key of their own
+                    _sender(session, hasher, callers, api_key, now, allow_downgrade)
                 return Requester(owner, key)
+    return _sender(session, hasher, callers, api_key, now, allow_downgrade)
+
+
+def _sender(
+    session: Session, hasher: apikeys.KeyHasher, callers: apikeys.CallerCache, api_key: str | None, now: dt.datetime,
+    allow_downgrade: bool,
+) -> Requester:
     if not is_shared_key_id(api_key):
         return Requester(callers.find(session, hasher, api_key))
     found = _load(session, api_key)

@@ -254,7 +254,10 @@ def test_a_style_with_a_shared_key_pays_for_its_users(client, app, loop, creator
     with app.extensions["horde"].db.engine.connect() as conn:
         row = conn.execute(text("SELECT user_id, shared_key_id FROM requests WHERE id = :i"), {"i": queued["id"]}).one()
     assert row.user_id == creator_id and row.shared_key_id == shared["id"]
-    # ...and the key cannot be used on its own any more.
+    # ...but the sender still needs a valid key of their own (or the style's key itself)...
+    assert loop.request("x" * 22, expect=401, style=made).get_json()["rc"] == "InvalidAPIKey"
+    loop.request(shared["id"], style=made)
+    # ...and the key cannot be used without its style any more.
     assert loop.request(shared["id"], expect=403).get_json()["rc"] == "SharedKeyAssignedStyles"
     _, stranger_key_owner = users.create("keyholder")
     foreign = client.put("/api/v2/sharedkeys", json={}, headers={"apikey": stranger_key_owner}).get_json()["id"]
