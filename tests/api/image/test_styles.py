@@ -224,6 +224,7 @@ def test_unknown_or_wrong_kind_style(client, app, loop, creator):
     refused = loop.request(key, expect=400, style="wordy").get_json()
     assert refused["rc"] == "BadRequest" and "text style" in refused["message"]
     assert get(client, "styles/image_by_name/wordy", expect=400)["rc"] == "BadRequest"
+    assert get(client, "styles/text", expect=404)["rc"] == "ModeNotServed"  # each mode serves its own kind
     assert state.snapshot(app)["queue"] == before["queue"]
 
 
