@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from tests import support
+from tests.api.text.conftest import MODEL
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,25 @@ def test_a_key_expired_on_one_node_is_refused_at_once_by_the_other(nodes, env):
     assert patched.status_code == 200
     refused = _generate(second, shared)
     assert refused.status_code == 403 and refused.json()["rc"] == "SharedKeyExpired"
+
+
+@pytest.fixture(scope="module")
+def text_node(tmp_path_factory):
+    environment = support.migrated_server_env(
+        "horde_e2e_keys_text", tmp_path_factory.mktemp("e2e-keys-text"), HORDE_REDIS_URL=support.REDIS_URL, HORDE_MODE="text",
+    )
+    node = support.ServerProcess(environment, workers=1).start()
+    yield node, environment
+    node.stop()
+    support.drop_pg_database(environment["HORDE_DATABASE_URL"])
+
+
+def test_horde_sdk_drives_text_styles(text_node):
+    node, environment = text_node
+    alias, key = support.create_user_cli(environment, "sdk-poet", "--trusted", "--kudos", "5000")
+    result = support.run_sdk(node.url, "text_styles.py", api_key=key, model=MODEL)
+    assert result["style"] == {
+        "name": "sdk bard", "prompt": "Write a poem about {p}.", "params": {"temperature": 0.9}, "models": [MODEL], "creator": alias,
+    }
+    assert result["listed"] == ["sdk bard"]
+    assert result["after"] == {"prompt": "A sonnet on {p}.", "use_count": 1}  # the styled request went through the key
