@@ -44,7 +44,10 @@ def _input_fields(kind: str, params: Model, creating: bool) -> dict:
         "nsfw": fields.Boolean(default=False),
         "tags": fields.List(fields.String(min_length=1, max_length=25), max_items=MAX_TAGS),
         "models": fields.List(fields.String(min_length=1, max_length=255), min_items=1 if creating else 0, max_items=MAX_MODELS, required=creating),
-        "sharedkey": fields.String(min_length=36, max_length=36, description="A shared key of yours that pays for the style's users"),
+        "sharedkey": fields.String(
+            min_length=36 if creating else 0, max_length=36,
+            description="A shared key of yours that pays for the style's users" + ("" if creating else "; \"\" removes it"),
+        ),
     }
 
 

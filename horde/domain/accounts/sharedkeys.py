@@ -105,7 +105,7 @@ def create(session: Session, owner: User, settings: dict[str, Any], now: dt.date
 
 
 def get(session: Session, key_id: str) -> SharedKey:
-    key = session.get(SharedKey, key_id) if is_shared_key_id(key_id) else None
+    key = session.get(SharedKey, key_id.lower()) if is_shared_key_id(key_id) else None
     if key is None:
         raise errors.InvalidAPIKey(NOT_FOUND)
     return key

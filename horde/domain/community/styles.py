@@ -195,7 +195,7 @@ def _check_name(session: Session, owner_id: int, kind: str, name: str, except_id
 def _shared_key(session: Session, owner_id: int, key_id: str | None) -> str | None:
     if not key_id:
         return None
-    key = session.get(SharedKey, key_id) if sharedkeys.is_shared_key_id(key_id) else None
+    key = session.get(SharedKey, key_id.lower()) if sharedkeys.is_shared_key_id(key_id) else None
     if key is None or key.user_id != owner_id:  # SharedKeyInvalid upstream, sent as BadRequest
         raise errors.BadRequest("The shared key of a style must be one of your own shared keys.")
     return key.id
@@ -240,7 +240,7 @@ def create(session: Session, actor: User, kind: str, body: dict[str, Any], now: 
 
 def modify(session: Session, actor: User, style: Style, body: dict[str, Any], now: dt.datetime) -> list[dict]:
     _check_owner(actor, style.user_id, moderator_too=False)
-    changes = {k: v for k, v in body.items() if k in STYLE_FIELDS and (v is not None or k == "sharedkey")}
+    changes = {k: v for k, v in body.items() if k in STYLE_FIELDS and v is not None}
     if not changes:
         raise errors.NoValidActions("No style modification selected!")
     _set_fields(session, style, changes, style.kind)

@@ -264,3 +264,7 @@ def test_a_style_with_a_shared_key_pays_for_its_users(client, app, loop, creator
     foreign = client.put("/api/v2/sharedkeys", json={}, headers={"apikey": stranger_key_owner}).get_json()["id"]
     refused = client.patch(f"/api/v2/styles/image/{made}", json={"sharedkey": foreign}, headers={"apikey": key})
     assert refused.status_code == 400 and refused.get_json()["rc"] == "BadRequest"
+    # "" takes the key off the style: it works on its own again.
+    assert client.patch(f"/api/v2/styles/image/{made}", json={"sharedkey": ""}, headers={"apikey": key}).status_code == 200
+    assert "sharedkey" not in get(client, f"styles/image/{made}", key=key)
+    loop.request(shared["id"].upper(), params={"steps": 5})  # and its own maxima apply again
