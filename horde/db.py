@@ -37,6 +37,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def rfc822(moment: dt.datetime) -> str:
+    """How the API writes a date: `Tue, 02 Jan 2024 03:04:05 -0000` (spec/api.md §1.6)."""
+    return moment.strftime("%a, %d %b %Y %H:%M:%S -0000")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -25,7 +25,7 @@ key_details = ns.model(
     {
         "id": fields.String, "username": fields.String(description="The owner's alias"), "name": fields.String,
         "kudos": fields.Integer(description="Kudos left; -1: unlimited"),
-        "expiry": fields.DateTime(dt_format="rfc822", description="Absent: never"),
+        "expiry": fields.String(description="When the key expires (RFC 822); absent: never", example="Tue, 02 Jan 2024 03:04:05 -0000"),
         "utilized": fields.Integer,
         "max_image_pixels": fields.Integer, "max_image_steps": fields.Integer, "max_text_tokens": fields.Integer,
     },

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from horde.db import rfc822
 from horde.domain import errors
 from horde.domain.accounts import apikeys
 from horde.models import SharedKey, Style, User
@@ -139,7 +140,7 @@ def details(key: SharedKey, owner_alias: str) -> dict[str, Any]:
     """`SharedKeyDetails` (spec/api.md §5.5)."""
     return {
         "id": key.id, "username": owner_alias, "name": key.name or "",
-        "kudos": UNLIMITED if key.kudos < 0 else int(key.kudos), "expiry": key.expiry, "utilized": int(key.utilized),
+        "kudos": UNLIMITED if key.kudos < 0 else int(key.kudos), "expiry": rfc822(key.expiry) if key.expiry else None, "utilized": int(key.utilized),
         "max_image_pixels": key.max_image_pixels, "max_image_steps": key.max_image_steps, "max_text_tokens": key.max_text_tokens,
     }
 
