@@ -1,5 +1,6 @@
 """ORM tables only. Importing this package registers every table on Base.metadata."""
 
+from horde.models.cache_entry import CacheEntry
 from horde.models.horde_state import HORDE_STATE_ID, HordeState
 from horde.models.job import Job
 from horde.models.kudos import KudosEvent
@@ -14,6 +15,7 @@ from horde.models.user import ANONYMOUS_USER_ID, User
 from horde.models.worker import Worker
 
 __all__ = [
+    "CacheEntry",
     "ANONYMOUS_USER_ID",
     "Collection",
     "CollectionStyle",

@@ -1,13 +1,13 @@
 """Shared keys, styles (with examples) and collections; requests remember their shared key.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"  # 0009 on the branch; re-chained after main's 0010 when merging main
 branch_labels = None
 depends_on = None
 
