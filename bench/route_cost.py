@@ -1,6 +1,6 @@
 """What each route of the generation loop costs the server: time, SQL statements, time in SQL.
 
-    python -m bench.route_cost [--kind image|text] [--jobs 300] [--depth 0]
+    python -m bench.route_cost [--kind image|text] [--jobs 300] [--depth 0] [--shared-key]
 
 Runs the loop (async, pop, upload, submit, check) in process through Flask's test client
 against a fresh PostgreSQL database and Redis, one request at a time, so the figures are
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=0, help="requests queued (for other models) before the loop")
     parser.add_argument("--statements", action="store_true", help="also list each route's statements")
     parser.add_argument("--profile", metavar="ROUTE", help="print a cProfile of this route's calls")
+    parser.add_argument("--shared-key", action="store_true", help="send the requests through a shared key of the requester")
     args = parser.parse_args()
 
     prefix = f"horde_cost_{args.kind}"
@@ -101,6 +102,9 @@ def run(app, args) -> None:
         worker = {"name": "cost-worker", "models": [model], "max_length": 512, "max_context_length": 4096,
                   "bridge_agent": "KoboldCppEmbedWorker:1:bench"}
     make = image_request if args.kind == "image" else text_request
+    if args.shared_key:  # an unlimited key: the requests are the requester's, paid through the key
+        created = client.put("/api/v2/sharedkeys", json={"kudos": -1}, headers=headers).get_json()
+        headers = {**headers, "apikey": created["id"]}
     for _ in range(args.depth):  # other models' requests: a queue the pop must look past
         body = make(rng)
         body["models"] = ["Deliberate"] if args.kind == "image" else [TEXT_MODELS[1]]
@@ -140,7 +144,8 @@ def run(app, args) -> None:
         call("empty pop", "POST", paths["pop"], json=worker, headers={"apikey": owner_key})
         call("check", "GET", paths["check"] + queued["id"])
 
-    print(f"{args.kind}, {args.jobs} jobs, queue depth {args.depth}: median per call")
+    through = ", requests through a shared key" if args.shared_key else ""
+    print(f"{args.kind}, {args.jobs} jobs, queue depth {args.depth}{through}: median per call")
     print(f"{'route':<10} {'wall ms':>8} {'SQL ms':>8} {'statements':>10}")
     total = 0.0
     for route in wall:

@@ -44,6 +44,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def rfc822(moment: dt.datetime) -> str:
+    """How the API writes a date: `Tue, 02 Jan 2024 03:04:05 -0000` (spec/api.md §1.6)."""
+    return moment.strftime("%a, %d %b %Y %H:%M:%S -0000")
+
+
 # PostgreSQL: give up connecting after 3 s; TCP keepalives find a connection whose peer
 # vanished without closing it (a host gone, a network cut) within about 10 s.
 PG_CONNECT_ARGS = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2}

@@ -8,11 +8,13 @@ from flask_restx import Api
 from horde import __version__
 from horde.api import errors as api_errors
 from horde.api.common import (
+    collections,
     documents,
     filters,
     kudos,
     models_status,
     operations,
+    sharedkeys,
     stats,
     status,
     teams,
@@ -27,7 +29,7 @@ API_VERSION = "2.5"
 
 COMMON_NAMESPACES = (
     users.ns, status.ns, models_status.ns, worker_messages.ns, workers.ns, kudos.ns, teams.ns,
-    filters.ns, operations.ns, documents.ns,
+    filters.ns, operations.ns, documents.ns, sharedkeys.ns, collections.ns,
     # Both kinds of statistics on every horde, as the public server and its clients expect: the
     # kind this horde does not serve reads empty.
     stats.image_ns, stats.text_ns,

@@ -6,7 +6,8 @@ from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from horde.api.validation import missing_header
-from horde.domain.accounts import apikeys
+from horde.db import utcnow
+from horde.domain.accounts import apikeys, sharedkeys
 from horde.models import User
 from horde.services import Services
 
@@ -47,6 +48,25 @@ def caller(required: bool = True, recent: bool = False) -> User | None:
         user = apikeys.find_by_api_key(session(), svc.hasher, api_key)
     g.caller = user
     return user
+
+
+def require_apikey() -> str:
+    api_key = request.headers.get("apikey")
+    if not api_key:
+        raise missing_header("apikey", APIKEY_HELP)
+    return api_key
+
+
+def requester(style_key_id: str | None = None, allow_downgrade: bool = False) -> sharedkeys.Requester:
+    """Who pays for a generation request: the `apikey` header's user, or a shared key's owner
+    (sharedkeys.resolve, the one place every kind's admission turns a key into a payer)."""
+    svc = services()
+    found = sharedkeys.resolve(
+        session(), svc.hasher, svc.callers, require_apikey(), utcnow(),
+        style_key_id=style_key_id, allow_downgrade=allow_downgrade,
+    )
+    g.caller = found.user
+    return found
 
 
 def commit_rule_change(db: Session) -> dict:

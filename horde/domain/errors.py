@@ -98,6 +98,20 @@ class InvalidFilterRegex(BadRequest):
     message = "This regex is not valid RE2 syntax (look-arounds and back-references are not supported)."
 
 
+class NoValidActions(BadRequest):
+    rc, message = "NoValidActions", "No valid modification selected!"
+
+
+class NoSharedKeyModSelected(BadRequest):
+    rc, message = "NoSharedKeyModSelected", "No shared key modification selected!"
+
+
+class SharedKeyExpiredTransfer(BadRequest):
+    """SharedKeyExpired inside a kudos transfer is a 400, as the public horde answers it."""
+
+    rc, message = "SharedKeyExpired", "This shared key has expired."
+
+
 class UserNotDeleted(BadRequest):
     rc, message = "UserNotDeleted", "This user is not deleted."
 
@@ -490,6 +504,30 @@ class UntrustedTeamCreation(Forbidden):
     rc, message = "UntrustedTeamCreation", "Only trusted users can create teams."
 
 
+class SharedKeyEmpty(Forbidden):
+    rc, message = "SharedKeyEmpty", "This shared key has no kudos left."
+
+
+class SharedKeyExpired(Forbidden):
+    rc, message = "SharedKeyExpired", "This shared key has expired."
+
+
+class SharedKeyAssignedStyles(Forbidden):
+    rc, message = "SharedKeyAssignedStyles", "This shared key is assigned to styles and can only be used through them."
+
+
+class SharedKeyInsufficientKudos(Forbidden):
+    rc, message = "SharedKeyInsufficientKudos", "This shared key does not have enough kudos left for this request."
+
+
+class StylesAnonForbidden(Forbidden):
+    rc, message = "StylesAnonForbidden", "Anonymous users cannot create styles or collections."
+
+
+class StylesRequiresCustomizer(Forbidden):
+    rc, message = "StylesRequiresCustomizer", "Only customizers and trusted users can create styles."
+
+
 class DeletedUser(Forbidden):
     rc, message = "DeletedUser", "This user has been deleted."
 
@@ -521,6 +559,14 @@ class TeamNotFound(NotFound):
 
 class StyleNotFound(NotFound):
     rc, message = "StyleNotFound", "Style not found."
+
+
+class CollectionNotFound(NotFound):
+    rc, message = "CollectionNotFound", "Collection not found."
+
+
+class StyleExampleNotFound(NotFound):
+    rc, message = "Style exampleNotFound", "Style example not found."  # sic: the public horde's rc
 
 
 class WorkermessageNotFound(NotFound):

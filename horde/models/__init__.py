@@ -7,7 +7,9 @@ from horde.models.kudos import KudosEvent
 from horde.models.message import WorkerMessage
 from horde.models.moderation import IPTimeout, PromptFilter, Suspicion
 from horde.models.request import GenerationRequest, QueuedModel
+from horde.models.sharedkey import SharedKey
 from horde.models.stats import DailyStat, GenerationStat, StatsCursor, TotalStat
+from horde.models.style import Collection, CollectionStyle, Style, StyleExample
 from horde.models.team import Team
 from horde.models.user import ANONYMOUS_USER_ID, User
 from horde.models.worker import Worker
@@ -15,6 +17,11 @@ from horde.models.worker import Worker
 __all__ = [
     "CacheEntry",
     "ANONYMOUS_USER_ID",
+    "Collection",
+    "CollectionStyle",
+    "SharedKey",
+    "Style",
+    "StyleExample",
     "DailyStat",
     "GenerationStat",
     "StatsCursor",

@@ -77,6 +77,8 @@ class GenerationRequest(Base):
     sampler_name: Mapped[str | None] = mapped_column(String(40))
     source_processing: Mapped[str | None] = mapped_column(String(20))
     softprompt: Mapped[str | None] = mapped_column(String(255))
+    # The shared key the request came through: its budget pays along with its owner.
+    shared_key_id: Mapped[str | None] = mapped_column(String(36))
 
     ipaddr: Mapped[str | None] = mapped_column(String(64))
     client_agent: Mapped[str | None] = mapped_column(String(1000))

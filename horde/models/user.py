@@ -46,6 +46,9 @@ class User(Base):
     requested_image: Mapped[int] = mapped_column(BigId, default=0)
     requested_text: Mapped[int] = mapped_column(BigId, default=0)
     requested_interrogation: Mapped[int] = mapped_column(BigId, default=0)
+    # Requests of other users that used one of this user's styles.
+    styled_image: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    styled_text: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
 
     concurrency: Mapped[int] = mapped_column(Integer, default=30)
     worker_invited: Mapped[int] = mapped_column(Integer, default=0)

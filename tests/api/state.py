@@ -15,6 +15,12 @@ _READS = {
     "kudos_events": "SELECT count(*) FROM kudos_events",
     "messages": "SELECT count(*) FROM worker_messages",
     "teams": "SELECT count(*) FROM teams",
+    "shared_keys": "SELECT id, name, kudos, utilized, expiry, max_image_pixels, max_image_steps, max_text_tokens"
+                   " FROM shared_keys ORDER BY id",
+    "styles": "SELECT id, name, prompt, use_count, sharedkey_id FROM styles ORDER BY id",
+    "style_examples": "SELECT id, url, \"primary\" FROM style_examples ORDER BY id",
+    "collections": "SELECT id, name, info, use_count FROM collections ORDER BY id",
+    "collection_styles": "SELECT count(*) FROM collection_styles",
 }
 
 

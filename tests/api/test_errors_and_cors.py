@@ -70,7 +70,9 @@ def test_server_error_is_json(app):
 
 @pytest.mark.parametrize(
     "method,path",
-    [("get", "/api/v2/status/heartbeat"), ("get", "/api/v2/users"), ("get", "/api/v2/no/such"), ("get", "/api/swagger.json")],
+    [("get", "/api/v2/status/heartbeat"), ("get", "/api/v2/users"), ("get", "/api/v2/no/such"), ("get", "/api/swagger.json"),
+     ("get", "/api/v2/styles/image"), ("get", "/api/v2/collections"), ("get", "/api/v2/sharedkeys/00000000-0000-0000-0000-000000000000"),
+     ("put", "/api/v2/sharedkeys")],
 )
 def test_cors_headers_on_every_response(client, method, path):
     response = getattr(client, method)(path, headers={"Origin": "https://lite.example"})
@@ -87,7 +89,11 @@ def test_server_timing_tells_the_time_spent_in_the_application(client, path):
     assert name == "app" and 0 < float(duration) < 5000
 
 
-@pytest.mark.parametrize("path", ["/api/v2/users/1", "/api/v2/find_user", "/api/v2/status/modes"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v2/users/1", "/api/v2/find_user", "/api/v2/status/modes", "/api/v2/sharedkeys", "/api/v2/styles/image",
+     "/api/v2/collections/00000000-0000-0000-0000-000000000000"],
+)
 def test_preflight_is_answered(client, path):
     response = client.options(
         path,

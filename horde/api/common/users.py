@@ -10,7 +10,7 @@ from horde.api.shared_fields import nullable
 from horde.api.context import APIKEY_HELP, caller, services, session
 from horde.db import utcnow
 from horde.domain import aliases, errors
-from horde.domain.accounts import deletion, ledger, users
+from horde.domain.accounts import deletion, ledger, sharedkeys, users
 
 ns = Namespace("users", description="Users and their API keys", path="/v2")
 
@@ -177,6 +177,13 @@ class FindUser(Resource):
     def get(self):
         """Who owns this API key?"""
         api_key = request.headers.get("apikey")
+        if sharedkeys.is_shared_key_id(api_key):
+            db = session()
+            try:
+                owner, key = sharedkeys.find_owner(db, api_key)
+            except errors.InvalidAPIKey:
+                raise errors.UserNotFound(f"User with api_key '{api_key}' not found.") from None
+            return _render(users.shared_key_view(db, owner, key.name))
         try:
             user = caller(required=False)
         except errors.InvalidAPIKey:

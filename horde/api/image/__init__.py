@@ -1,5 +1,6 @@
 """Image-mode namespaces (the "Stable Horde")."""
 
+from horde.api.common.styles import image_namespace
 from horde.api.image import generate, results
 
-NAMESPACES: tuple = (generate.ns, results.ns)
+NAMESPACES: tuple = (generate.ns, results.ns, image_namespace())

@@ -10,13 +10,15 @@ from horde.api.context import (
     caller,
     client_agent,
     client_ip,
+    require_apikey,
+    requester,
     services,
     session,
 )
 from horde.api.image.models import build
 from horde.db import utcnow
-from horde.domain.community import ratings
-from horde.domain.queue import generation, image_jobs, image_requests
+from horde.domain.community import ratings, styles
+from horde.domain.queue import generation, image_jobs, image_requests, text_requests
 from horde.storage import result_key
 
 ns = Namespace("generate", description="Image generation", path="/v2")
@@ -26,10 +28,22 @@ apikey.add_argument("apikey", location="headers", required=True, help=APIKEY_HEL
 apikey.add_argument("Client-Agent", location="headers", required=False, default="unknown:0:unknown")
 
 
-def queue_and_answer(user, new, body: dict):
-    """Queue (or price) a validated request of either kind and answer as the public horde does."""
+def _build(kind: str, body: dict, user):
+    if kind == "image":
+        return image_requests.build(body, user_trusted=user.trusted, user_special=user.special, user_education=user.education)
+    return text_requests.build(body, user_trusted=user.trusted)
+
+
+def queue_and_answer(kind: str, body: dict):
+    """Queue (or price) a validated request of either kind and answer as the public horde does:
+    the style first (it may carry the shared key that pays), then the payer, then the request."""
+    require_apikey()
+    db = session()
+    style = styles.apply(db, kind, body)
+    who = requester(style.sharedkey_id if style else None, bool(body.get("allow_downgrade")))
     result = generation.request_generation(
-        session(), services(), user, new, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
+        db, services(), who.user, _build(kind, body, who.user), body, ipaddr=client_ip(), client_agent=client_agent(),
+        now=utcnow(), sharedkey=who.key, style=style, downgraded=who.downgraded,
     )
     if result.dry_run:
         return {"kudos": result.kudos}, 200
@@ -48,12 +62,7 @@ class ImageAsync(Resource):
     @ns.response(200, "Dry run: the kudos it would cost")
     def post(self):
         """Queue an image request."""
-        body = validation.body(M["input"])
-        user = caller(recent=True)
-        new = image_requests.build(
-            body, user_trusted=user.trusted, user_special=user.special, user_education=user.education
-        )
-        return queue_and_answer(user, new, body)
+        return queue_and_answer("image", validation.body(M["input"]))
 
 
 @ns.route("/generate/check/<string:request_id>", endpoint="image_check")

@@ -9,7 +9,7 @@ from horde.api.context import APIKEY_HELP, caller, client_ip, services, session
 from horde.api.image.generate import queue_and_answer
 from horde.api.text.models import build
 from horde.db import utcnow
-from horde.domain.queue import generation, text_jobs, text_requests
+from horde.domain.queue import generation, text_jobs
 
 ns = Namespace("generate_text", description="Text generation", path="/v2")
 M = build(ns)
@@ -29,9 +29,7 @@ class TextAsync(Resource):
     @ns.response(200, "Dry run: the kudos it would cost")
     def post(self):
         """Queue a text request."""
-        body = validation.body(M["input"])
-        user = caller(recent=True)
-        return queue_and_answer(user, text_requests.build(body, user_trusted=user.trusted), body)
+        return queue_and_answer("text", validation.body(M["input"]))
 
 
 @ns.route("/generate/text/status/<string:request_id>", endpoint="text_status")

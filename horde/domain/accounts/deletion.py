@@ -3,7 +3,7 @@
 The first deletion disables the account at once (its key gets `DeletedUser` everywhere:
 generate, pop, transfers) and can be undone with `undelete`. Deleting it again once it
 has been inactive for 30 days wipes it: name, login and contact are gone, the key stops
-existing, its workers are deleted. Its kudos events stay, so every other account's
+existing, its workers, shared keys, styles and collections are deleted. Its kudos events stay, so every other account's
 history still adds up.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from horde.domain import errors
-from horde.models import Job, User, Worker
+from horde.models import Collection, Job, SharedKey, Style, User, Worker
 
 WIPE_AFTER_INACTIVE = dt.timedelta(days=30)
 WIPED = "<wiped>"
@@ -56,6 +56,10 @@ def wipe(session: Session, user: User) -> None:
             Job.__table__.update().where(Job.__table__.c.worker_id.in_(worker_ids)).values(worker_id=None)
         )
         session.execute(delete(Worker).where(Worker.id.in_(worker_ids)))
+    # Collections and styles first (examples and memberships go with them by cascade), then
+    # the keys: other users' collections lose the wiped user's styles.
+    for table in (Collection, Style, SharedKey):
+        session.execute(delete(table).where(table.user_id == user.id))
     user.username = WIPED
     user.oauth_id = f"{WIPED}{user.id}"  # unique, like every oauth_id
     user.api_key_hash = None

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from horde.cache import Cache
 from horde.domain import aliases, errors
-from horde.domain.accounts import deletion, ledger
+from horde.domain.accounts import deletion, ledger, sharedkeys
 from horde.domain.moderation import roles, suspicion
-from horde.models import KudosEvent, User
+from horde.db import utcnow
+from horde.models import KudosEvent, SharedKey, User
 
 RECENT_TRANSFER_SECONDS = 60
 
@@ -79,11 +80,25 @@ _DEBIT = (
 )
 
 
+def _target(session: Session, username: str) -> tuple[User | None, SharedKey | None]:
+    """The recipient: a user by alias, or a shared key's owner (the key must not have expired)."""
+    if not sharedkeys.is_shared_key_id(username):
+        return session.get(User, _target_id(username)), None
+    key = session.get(SharedKey, username.lower())
+    if key is None:
+        raise errors.InvalidTargetUsername()
+    if sharedkeys.is_expired(key, utcnow()):
+        raise errors.SharedKeyExpiredTransfer()
+    return session.get(User, key.user_id), key
+
+
 def transfer(session: Session, cache: Cache, source: User, username: str, amount: int, idempotency_key: str | None) -> int:
-    """Move `amount` kudos from `source` to the user named by alias; returns the amount."""
+    """Move `amount` kudos from `source` to the user named by alias, or to a shared key's
+    owner, whose key budget grows by as much (unless unlimited); returns the amount."""
     if source.is_anonymous:
         raise errors.KudosTransferFromAnon()
-    target = _check(source, session.get(User, _target_id(username)), amount)
+    target_user, key = _target(session, username)
+    target = _check(source, target_user, amount)
     if idempotency_key and _replayed(session, source.id, idempotency_key, target.id, amount):
         return amount
     if cache.get(f"transfer:{target.id}->{source.id}"):
@@ -112,6 +127,8 @@ def transfer(session: Session, cache: Cache, source: User, username: str, amount
                    idempotency_key=idempotency_key, folded=True)
     )
     ledger.move_kudos(session, target, amount, bucket="received", reason="transfer", other_user_id=source.id)
+    if key is not None:
+        sharedkeys.credit(session, key, amount)
     try:
         session.commit()
     except IntegrityError:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from horde.db import utcnow
 from horde.domain import aliases, errors, profanity
-from horde.domain.accounts import apikeys, deletion, ledger
+from horde.domain.accounts import apikeys, deletion, ledger, sharedkeys
 from horde.domain.moderation import roles, suspicion
-from horde.models import GenerationRequest, User, Worker
+from horde.models import GenerationRequest, Style, User, Worker
 
 USERNAME_MAX = 30
 _USERNAME_BAD = re.compile(r"[<>#\x00-\x1f]")
@@ -129,7 +129,7 @@ def _records(user: User) -> dict:
             "text": user.requested_text,
             "interrogation": user.requested_interrogation,
         },
-        "style": {"image": 0, "text": 0, "interrogation": 0},
+        "style": {"image": user.styled_image, "text": user.styled_text, "interrogation": 0},
     }
 
 
@@ -156,12 +156,12 @@ def details(session: Session, user: User, privilege: int) -> dict[str, Any]:
         "pseudonymous": user.pseudonymous,
         "worker_count": len(worker_ids),
         "account_age": int((utcnow() - user.created).total_seconds()),
-        "styles": [],
+        "styles": styles_of(session, user, public_only=privilege < SELF),
     }
     if user.public_workers or privilege >= SELF:
         data["worker_ids"] = worker_ids
     if privilege >= SELF:
-        data["sharedkey_ids"] = []
+        data["sharedkey_ids"] = sharedkeys.ids_of(session, user.id)
         data["contact"] = user.contact
         data["vpn"] = user.vpn
         data["special"] = user.special
@@ -176,6 +176,24 @@ def details(session: Session, user: User, privilege: int) -> dict[str, Any]:
         data["admin_comment"] = user.admin_comment
         data["proxy_passkey"] = user.proxy_passkey
     return data
+
+
+def shared_key_view(session: Session, owner: User, key_name: str | None) -> dict[str, Any]:
+    """`/find_user` with a shared key: its owner's public details, the key named in `username`."""
+    data = details(session, owner, PUBLIC)
+    data["username"] = f"{owner.alias} (Shared Key: {key_name})" if key_name else f"{owner.alias} (Shared Key)"
+    return data
+
+
+def styles_of(session: Session, user: User, public_only: bool) -> list[dict]:
+    """The user's styles as `alias::style::name`, id and kind (public ones for others)."""
+    query = select(Style.id, Style.name, Style.kind).where(Style.user_id == user.id)
+    if public_only:
+        query = query.where(Style.public.is_(True))
+    return [
+        {"name": f"{user.alias}::style::{name}", "id": style_id, "type": kind}
+        for style_id, name, kind in session.execute(query.order_by(Style.created))
+    ]
 
 
 def active_generations(session: Session, user: User) -> dict[str, list[str]]:

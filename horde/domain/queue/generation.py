@@ -13,24 +13,25 @@ import uuid
 from dataclasses import dataclass
 from types import ModuleType
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from horde.domain import errors, events
-from horde.domain.accounts import ledger
+from horde.domain.accounts import ledger, sharedkeys
 from horde.domain.moderation import horde_modes, screening
 from horde.domain.queue import (
     engine,
     image_jobs,
     image_requests,
     images,
+    pricing,
     settlement,
     text_jobs,
     text_requests,
 )
 from horde.domain.queue.image_requests import NewRequest
 from horde.domain.workers import checkin, live, messages
-from horde.models import GenerationRequest, User
+from horde.models import Collection, GenerationRequest, SharedKey, Style, User
 from horde.models import job as job_states
 from horde.services import Services
 from horde.storage import result_key, source_key
@@ -58,6 +59,16 @@ class Queued:
 
 JOB_RULES: dict[str, ModuleType] = {"image": image_jobs, "text": text_jobs}
 REQUEST_RULES: dict[str, ModuleType] = {"image": image_requests, "text": text_requests}
+
+
+@dataclass(frozen=True)
+class StyleUse:
+    """The style a request was made with (horde.domain.community.styles applies it)."""
+
+    style_id: str
+    owner_id: int
+    sharedkey_id: str | None = None
+    collection_id: str | None = None
 
 
 def kind_module(kind: str) -> ModuleType:
@@ -136,16 +147,46 @@ def _store_sources(svc: Services, request_id: str, new: NewRequest) -> list[str]
     return keys
 
 
+def _apply_shared_key(key: SharedKey, new: NewRequest, body: dict, style: StyleUse | None) -> bool:
+    """The key's maxima (waived for the style it is assigned to) and budget; True if downgraded."""
+    if style is None or style.sharedkey_id != key.id:
+        columns = new.columns
+        if new.kind == "image":
+            sharedkeys.check_request(key, pixels=columns.get("pixels", 0), steps=columns.get("steps", 0))
+        else:
+            sharedkeys.check_request(key, tokens=columns.get("max_length", 0))
+    new.columns["shared_key_id"] = key.id
+    return sharedkeys.check_budget(key, new.dry_run_cost, bool(body.get("allow_downgrade")))
+
+
+def _record_style_use(session: Session, use: StyleUse, user: User, request_id: str, kind: str) -> None:
+    """Count the use; another user's style earns its owner the style tax (bucket "styled")."""
+    session.execute(update(Style).where(Style.id == use.style_id).values(use_count=Style.use_count + 1))
+    if use.collection_id:
+        session.execute(update(Collection).where(Collection.id == use.collection_id).values(use_count=Collection.use_count + 1))
+    if use.owner_id != user.id:
+        owner = session.get(User, use.owner_id)
+        if owner is not None:
+            ledger.move_kudos(
+                session, owner, pricing.STYLE_TAX, bucket="styled", reason="style", request_id=request_id,
+                other_user_id=user.id, also={f"styled_{kind}": ("add", 1)},
+            )
+
+
 def request_generation(
-    session: Session, svc: Services, user: User, new: NewRequest, body: dict, *, ipaddr: str, client_agent: str, now: dt.datetime
+    session: Session, svc: Services, user: User, new: NewRequest, body: dict, *, ipaddr: str, client_agent: str,
+    now: dt.datetime, sharedkey: SharedKey | None = None, style: StyleUse | None = None, downgraded: bool = False,
 ) -> Queued:
-    """Admit, price and queue a new request (or only price it, for a dry run)."""
+    """Admit, price and queue a new request (or only price it, for a dry run).
+
+    `sharedkey`: the key the request came through (sharedkeys.resolve); `style`: the style
+    applied to `new` (community.styles.apply); `downgraded`: an empty key's anonymous fallback."""
     horde_modes.ensure_not_in_maintenance(session)
     if client_agent in BANNED_CLIENT_AGENTS:
         raise errors.BannedClientAgent()
     webhook = _check_webhook(body)
-    if body.get("style"):
-        raise errors.StyleNotFound(f"Style '{body['style']}' not found.")
+    if style is not None and style.owner_id != user.id:
+        new.tax += pricing.STYLE_TAX
     worker_ids = list(body.get("workers") or [])
     if not body.get("dry_run") and _fetches_urls(new) and not svc.fetcher.has_room():
         raise errors.SourceImageFetchBusy()  # before any database work: busy clients retry
@@ -154,7 +195,9 @@ def request_generation(
         screening.ensure_ip_allowed(svc, ipaddr, now)
     else:
         _screen_prompt(session, svc, user, new, body, ipaddr, now)
-    downgraded = _apply_upfront_rule(session, svc, user, new, body, now)
+    downgraded = _apply_upfront_rule(session, svc, user, new, body, now) or downgraded
+    if sharedkey is not None:
+        downgraded = _apply_shared_key(sharedkey, new, body, style) or downgraded
     if body.get("dry_run"):
         return Queued(request_id=None, kudos=round(new.dry_run_cost), dry_run=True)
 
@@ -174,6 +217,10 @@ def request_generation(
             worker_blacklist=bool(body.get("worker_blacklist", False)), ipaddr=ipaddr, client_agent=client_agent,
             webhook=webhook, proxied_account=body.get("proxied_account"), downgraded=downgraded, now=now,
         )
+        if new.columns.get("shared_key_id"):
+            sharedkeys.charge(session, new.columns["shared_key_id"], new.tax)
+        if style is not None:
+            _record_style_use(session, style, user, request_id, new.kind)
         session.commit()
     except Exception:
         session.rollback()

@@ -15,6 +15,7 @@ REFERENCE_AREA = 1024 * 1024
 IMAGE_REQUEST_TAX = 1.0
 TEXT_REQUEST_TAX = 1.0  # behaviour §1.6: every activation pays 1 (text too)
 EXTRA_SOURCE_IMAGE_TAX = 5.0
+STYLE_TAX = 2.0  # behaviour §2.11: using another user's style; its owner earns as much
 
 
 def image_base_price(

@@ -14,7 +14,7 @@ from types import ModuleType
 from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.orm import Session
 
-from horde.domain.accounts import ledger
+from horde.domain.accounts import ledger, sharedkeys
 from horde.domain.queue import engine, stats
 from horde.models import GenerationRequest, Team, Worker
 
@@ -39,7 +39,7 @@ def deliver(
 
     Everything it needs was read with the job (`load_submission`); then only writes: the
     job (compare-and-set), the worker and team, the owner's balance, the request, a
-    statistics row, the requester's balance last (a busy requester's row is locked only
+    statistics row, the shared key's budget (if the request came through one), the requester's balance last (a busy requester's row is locked only
     for the commit), and both kudos events in one insert.
     """
     job, request = submission.job, submission.request
@@ -65,6 +65,8 @@ def deliver(
         {"request_id": request.id, "paid": paid, "expiry": now + engine.REQUEST_LIFETIME},
     )
     stats.record(session, kind_rules.KIND, job.model, kind_rules.stat_things(request), state, now)
+    if request.shared_key_id:  # the key's budget pays along with its owner
+        sharedkeys.charge(session, request.shared_key_id, paid)
     requester = submission.requester
     if requester is not None:
         usage = contribution * (requester.usage_multiplier or 1.0)

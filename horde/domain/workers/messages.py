@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from horde.db import rfc822
 from horde.domain import errors
 from horde.models import User, Worker, WorkerMessage
 
@@ -15,10 +16,6 @@ DEFAULT_HOURS, MAX_HOURS = 12, 30 * 24
 MODERATOR_ORIGIN = "AI Horde Moderators"
 PAGE_SIZE = 50
 MAX_PAGE = 10000
-
-
-def rfc822(moment: dt.datetime) -> str:
-    return moment.strftime("%a, %d %b %Y %H:%M:%S -0000")
 
 
 def view(message: WorkerMessage) -> dict:

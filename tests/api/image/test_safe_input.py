@@ -124,6 +124,18 @@ CASES = [
     ("1 MB maintenance message", "PUT", "/api/v2/workers/{worker_id}", "owner_key",
      {"maintenance": True, "maintenance_msg": "m" * 1_000_000}, False, 400, "ValidationError"),
     ("rename to spaces", "PUT", "/api/v2/workers/{worker_id}", "owner_key", {"name": "      "}, False, 400, "BadRequest"),
+    ("shared key kudos NaN", "PUT", "/api/v2/sharedkeys", "alice_key", '{"kudos": NaN}', True, 400, "ValidationError"),
+    ("shared key kudos past the maximum", "PUT", "/api/v2/sharedkeys", "alice_key", {"kudos": 10**9}, False, 400, "ValidationError"),
+    ("shared key name of a megabyte", "PUT", "/api/v2/sharedkeys", "alice_key", {"name": "x" * 2**20}, False, 400, "ValidationError"),
+    ("deep JSON on shared keys", "PUT", "/api/v2/sharedkeys", "alice_key", DEEP, True, 400, "ValidationError"),
+    ("deep JSON on styles", "POST", "/api/v2/styles/image", "alice_key", DEEP, True, 400, "ValidationError"),
+    ("style name past 100", "POST", "/api/v2/styles/image", "admin_key",
+     {"name": "n" * 101, "info": "a long enough info", "models": ["stable_diffusion"]}, False, 400, "ValidationError"),
+    ("style with 11 tags", "POST", "/api/v2/styles/image", "admin_key",
+     {"name": "tags", "info": "a long enough info", "models": ["m"], "tags": ["t"] * 11}, False, 400, "ValidationError"),
+    ("collection of 101 styles", "POST", "/api/v2/collections", "alice_key",
+     {"name": "big", "styles": ["s"] * 101}, False, 400, "ValidationError"),
+    ("style page past the last", "GET", "/api/v2/styles/image?page=10001", None, None, False, 400, "ValidationError"),
 ]
 
 
