@@ -9,6 +9,7 @@ from horde.models.request import GenerationRequest, QueuedModel
 from horde.models.stats import DailyStat, GenerationStat, StatsCursor, TotalStat
 from horde.models.team import Team
 from horde.models.user import ANONYMOUS_USER_ID, User
+from horde.models.webhook import WebhookDelivery
 from horde.models.worker import Worker
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "QueuedModel",
     "Team",
     "User",
+    "WebhookDelivery",
     "Worker",
     "WorkerMessage",
 ]
