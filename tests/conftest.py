@@ -23,7 +23,7 @@ from tests import support
 
 TABLES_TO_EMPTY = (
     "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
-    "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
+    "generation_stats", "stats_daily", "stats_totals", "stats_cursor", "webhook_deliveries",
 )
 MIGRATIONS = str(support.ROOT / "migrations")
 
