@@ -128,30 +128,31 @@ def request_events(
         listener.close()
 
 
-def feed_events(
-    svc: Services, listener: Listener, event: str, first: Any, read: Callable[[], Any], *, db: bool
-) -> Iterator[str]:
+def feed_events(svc: Services, listener: Listener, read: Callable[[], tuple[str, str]]) -> Iterator[str]:
     """A stream of one value re-read on each message (the dashboard's figures, a user's
-    requests in flight), sent when it changes. `db`: reading it takes the core slot."""
+    requests in flight). `read()` returns the value's event id and its formatted event (it
+    takes the core slot itself if it reads the database); an event goes out when the id
+    changes."""
     try:
         yield f"retry: {RETRY_MS}\n\n"
-        sent = event_id({"v": first})
-        yield format_event(event, first, sent)
+        sent, chunk = read()
+        yield chunk
         for messages in _ticks(listener, svc.settings):
             if messages is None:
                 yield ": keep-alive\n\n"
                 continue
-            if db:
-                with serving.working():
-                    current = read()
-            else:
-                current = read()
-            ident = event_id({"v": current})
+            ident, chunk = read()
             if ident != sent:
-                yield format_event(event, current, ident)
+                yield chunk
                 sent = ident
     finally:
         listener.close()
+
+
+def formatted(event: str, value: Any) -> tuple[str, str]:
+    """(id, formatted event) of a value, for `feed_events`."""
+    ident = event_id({"v": value})
+    return ident, format_event(event, value, ident)
 
 
 def open_request_stream(svc: Services, request_id: str, kind: str, final: Callable[[Any], dict]) -> Response:
