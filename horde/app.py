@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         events=make_hub(settings.redis_url, settings.key_prefix, db.engine),
     )
     app.extensions["horde"].events.install(db.session_factory)
+    serving.on_stop(app.extensions["horde"].events.wake_all)  # open streams end at shutdown
     migrate.init_app(app, db)
 
     CORS(

@@ -101,6 +101,13 @@ class Hub:
             self._ensure_running()
         return listener
 
+    def wake_all(self) -> None:
+        """Wake every waiting listener (the process is stopping)."""
+        with self._lock:
+            listeners = {item for group in self._listeners.values() for item in group}
+        for listener in listeners:
+            listener._ready.set()
+
     def _remove(self, listener: Listener) -> None:
         with self._lock:
             for topic in listener.topics:

@@ -92,7 +92,25 @@ def _freeze_long_lived() -> None:
 
 def post_worker_init(worker) -> None:
     worker.horde_requests = 0
+    _end_waits_on_shutdown()
     _freeze_long_lived()
+
+
+def _end_waits_on_shutdown() -> None:
+    """On SIGTERM, open event streams and other waits end at once (horde.serving.stop), so a
+    graceful shutdown does not wait `graceful_timeout` for them; then gunicorn's own handler."""
+    import signal
+
+    from horde import serving
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum, frame) -> None:
+        serving.stop()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def post_request(worker, req, environ, resp) -> None:

@@ -28,6 +28,19 @@ from typing import Callable, Iterable, Iterator
 _slots = threading.BoundedSemaphore(1)
 _held = threading.local()
 stopping = threading.Event()  # set when the process shuts down: waits end early
+_on_stop: list[Callable[[], None]] = []
+
+
+def on_stop(callback: Callable[[], None]) -> None:
+    """Call `callback` when the process starts shutting down (to wake waiting threads)."""
+    _on_stop.append(callback)
+
+
+def stop() -> None:
+    """The process is shutting down: waits end now (gunicorn's SIGTERM, horde/gunicorn_conf.py)."""
+    stopping.set()
+    for callback in list(_on_stop):
+        callback()
 
 
 def configure(core_slots: int) -> None:

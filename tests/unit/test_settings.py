@@ -63,3 +63,12 @@ def test_fetching_private_addresses_is_off_unless_asked_for():
     assert s.fetch_allow_private is True and s.fetch_concurrency == 2 and s.fetch_deadline == 2.5
     with pytest.raises(SettingsError):
         Settings.from_env({"HORDE_FETCH_DEADLINE": "soon"})
+
+
+def test_stream_settings_must_be_positive_seconds():
+    assert Settings.from_env({"HORDE_STREAM_KEEPALIVE": "2.5"}).stream_keepalive == 2.5
+    for value in ("0", "-1", "soon"):
+        with pytest.raises(SettingsError, match="HORDE_STREAM_KEEPALIVE"):
+            Settings.from_env({"HORDE_STREAM_KEEPALIVE": value})
+    with pytest.raises(SettingsError, match="HORDE_STREAM_MAX_SECONDS"):
+        Settings.from_env({"HORDE_STREAM_MAX_SECONDS": "0"})
