@@ -227,7 +227,8 @@ class RedisHub(Hub):
                         if decoded is not None:
                             self.dispatch(*decoded)
             except Exception:
-                log.warning("events: Redis subscription lost; resubscribing", exc_info=True)
+                log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG, "events: Redis subscription lost; resubscribing",
+                        exc_info=True)
             finally:
                 if pubsub is not None:
                     try:
@@ -303,7 +304,8 @@ class PostgresHub(Hub):
                         if decoded is not None:
                             self.dispatch(*decoded)
             except Exception:
-                log.warning("events: PostgreSQL LISTEN connection lost; listening again", exc_info=True)
+                log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG,
+                        "events: PostgreSQL LISTEN connection lost; listening again", exc_info=True)
             finally:
                 if connection is not None:
                     try:

@@ -94,3 +94,64 @@ def test_the_engine_announces_a_pop(app, loop, worker_key):
             if {f"req:{request_id}", "user:0"} <= heard:
                 break
         assert {f"req:{request_id}", "user:0"} <= heard
+
+
+def test_a_waiting_stream_costs_no_query_per_tick(app, loop, monkeypatch):
+    """Keep-alive ticks and queue snapshots cost no database statement; a change costs its read."""
+    import dataclasses
+
+    from sqlalchemy import event
+
+    from horde.api import streams
+    from horde.domain.queue import generation
+
+    services = app.extensions["horde"]
+    svc = dataclasses.replace(services, settings=services.settings.with_(stream_keepalive=0.01))
+    with svc.events.listen("user:0") as queued:  # published with (after) the request's own message
+        request_id = loop.request().get_json()["id"]
+        assert queued.wait(10), "the new request was announced"
+    listener = svc.events.listen(f"req:{request_id}", "positions:image")
+    first = streams.with_session(svc, lambda s: generation.check(s, svc, request_id, "image", generation_now()))
+    body = streams.request_events(
+        svc, listener, first, "",
+        check=lambda s: generation.check(s, svc, request_id, "image", generation_now()),
+        final=lambda s: {}, reposition=lambda fields: generation.reposition(svc, fields, request_id, "image"),
+    )
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    engines = (services.db.engine, services.db.reader)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    read_one = services.db.read_one  # on PostgreSQL it runs on the driver's cursor directly
+
+    def counted_read_one(*args, **kwargs):
+        statements.append(1)
+        return read_one(*args, **kwargs)
+
+    monkeypatch.setattr(services.db, "read_one", counted_read_one)
+    try:
+        assert next(body).startswith("retry:")
+        assert next(body).startswith("id: ")  # the first check, read before the stream began
+        ticks = [next(body) for _ in range(20)]
+        assert ticks == [": keep-alive\n\n"] * 20
+        svc.events.publish("positions:image")
+        assert next(body) == ": keep-alive\n\n"  # the queue moved, this request's place did not
+        assert statements == [], "no statement while nothing changed"
+        client = app.test_client()
+        client.delete(f"/api/v2/generate/status/{request_id}")
+        statements.clear()
+        assert next(body).startswith("id: status")
+        assert statements, "the change is read once it happens"
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+        body.close()
+
+
+def generation_now():
+    from horde.db import utcnow
+
+    return utcnow()
