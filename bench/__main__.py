@@ -75,9 +75,16 @@ class Run:
         data = Path(tempfile.mkdtemp(prefix="horde-bench-"))
         os.environ["HORDE_MODE"] = self.kind
         self.server = BenchServer(self.args.server_workers, self.args.port, data, **self.env).start()
+        try:
+            return self._prepare(data)
+        except BaseException:
+            self.server.stop()  # no server left behind on the port
+            raise
+
+    def _prepare(self, data: Path) -> "Run":
         if self.args.filters:  # loaded as an operator would; every process compiles them once
             self.server.cli("filters", "import", str(bench_filters.write(self.args.filters, data)))
-        self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000000", "--trusted")
+        self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000", "--trusted")
         self.owners = [self.server.user(f"bench-owner-{i}", "--trusted", "--kudos", "1000") for i in range(10)]
         return self
 

@@ -115,7 +115,8 @@ def park(url: str, key: str, count: int) -> list[str]:
             f"{url}/api/v2/generate/async", json={"prompt": f"parked {index}", "models": [PARKED_MODEL]},
             headers={"apikey": key}, timeout=30,
         )
-        answer.raise_for_status()
+        if answer.status_code != 202:
+            raise RuntimeError(f"parking a request with {key!r}: {answer.status_code} {answer.text}")
         ids.append(answer.json()["id"])
     return ids
 
