@@ -41,3 +41,21 @@ def test_a_text_stream_follows_a_request_to_its_status(tloop, text_client, scrib
 def test_an_image_request_id_is_not_a_text_request(text_client):
     answer = text_client.get("/api/v2/generate/text/events/0f0f0f0f-0000-0000-0000-000000000000")
     assert answer.status_code == 404 and answer.get_json()["rc"] == "RequestNotFound"
+
+
+def test_a_text_webhook_says_what_the_status_route_says(tloop, text_app, scribe_key):
+    from sqlalchemy import select
+
+    from horde.domain.queue import generation
+    from horde.models import WebhookDelivery
+
+    request_id = tloop.request(webhook="https://hooks.example/text").get_json()["id"]
+    job = tloop.pop(scribe_key)
+    tloop.submit(scribe_key, job["id"])
+    services = text_app.extensions["horde"]
+    with services.db.session_factory() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+        payload = generation.webhook_payload(session, services, delivery)
+    generation_shown = tloop.status(request_id)["generations"][0]
+    assert payload == {**generation_shown, "request": request_id, "id": job["id"], "kudos": delivery.kudos}
+    assert delivery.kind == "text" and delivery.kudos > 0
