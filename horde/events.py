@@ -90,7 +90,6 @@ class Hub:
         self.resets = 0
         self._pid = 0
         self._thread: threading.Thread | None = None
-        self.published = 0
 
     # --- listening -----------------------------------------------------------------------
     def listen(self, *topics: str) -> Listener:
@@ -158,7 +157,6 @@ class Hub:
         if pending:
             try:
                 self._send(list(pending.items()))
-                self.published += len(pending)
             except Exception:  # a lost message costs a stream its freshness, never a request
                 log.warning("events: could not publish %d messages", len(pending), exc_info=True)
 
@@ -262,7 +260,6 @@ class PostgresHub(Hub):
             statement = text("SELECT pg_notify(:channel, :payload)")
             for topic, data in pending.items():
                 session.execute(statement, {"channel": PG_CHANNEL, "payload": _encode(topic, data)})
-            self.published += len(pending)
 
     def _send(self, messages: list[tuple[str, Any]]) -> None:
         raw = self.engine.raw_connection()
