@@ -28,19 +28,26 @@ from typing import Callable, Iterable, Iterator
 _slots = threading.BoundedSemaphore(1)
 _held = threading.local()
 stopping = threading.Event()  # set when the process shuts down: waits end early
-_on_stop: list[Callable[[], None]] = []
+_stop_hooks: list[Callable[[], None]] = []
 
 
-def on_stop(callback: Callable[[], None]) -> None:
-    """Call `callback` when the process starts shutting down (to wake waiting threads)."""
-    _on_stop.append(callback)
+def on_stop(hook: Callable[[], None]) -> None:
+    """Run `hook` when the process starts to stop (for waits that cannot watch `stopping`)."""
+    _stop_hooks.append(hook)
 
 
 def stop() -> None:
-    """The process is shutting down: waits end now (gunicorn's SIGTERM, horde/gunicorn_conf.py)."""
+    """The process is stopping: set `stopping` and run the hooks. Safe in a signal handler
+    (the hooks run on a thread of their own, never inside the interrupted code)."""
+    if stopping.is_set():
+        return
     stopping.set()
-    for callback in list(_on_stop):
-        callback()
+
+    def run_hooks() -> None:
+        for hook in list(_stop_hooks):
+            hook()
+
+    threading.Thread(target=run_hooks, name="horde-stop-hooks", daemon=True).start()
 
 
 def configure(core_slots: int) -> None:

@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from horde.app import create_app
+from horde.db import MIGRATIONS_DIR
 from horde.domain.accounts import ledger
 from horde.domain.accounts.users import create_user
 from horde.domain.moderation import horde_modes
@@ -25,7 +26,7 @@ TABLES_TO_EMPTY = (
     "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor", "webhook_deliveries",
 )
-MIGRATIONS = str(support.ROOT / "migrations")
+MIGRATIONS = str(MIGRATIONS_DIR)
 
 
 @pytest.fixture(autouse=True)

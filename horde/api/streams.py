@@ -26,7 +26,7 @@ import json
 import time
 from typing import Any, Callable, Iterator
 
-from flask import Response, request
+from flask import Response, current_app, request
 
 from horde import serving
 from horde.db import utcnow
@@ -172,8 +172,16 @@ def open_request_stream(svc: Services, request_id: str, kind: str, final: Callab
     if first["done"] and resume == FINAL_ID:
         listener.close()
         return Response(status=204)  # the client saw the end: EventSource stops reconnecting
+    app, base_url = current_app._get_current_object(), f"{request.scheme}://{request.host}/"
+
+    def final_as_asked(session) -> dict:
+        # The body runs after the request's context is gone; links in the status body (image
+        # URLs) name the address the client used, as the status route's do.
+        with app.test_request_context("/", base_url=base_url):
+            return final(session)
+
     body = request_events(
-        svc, listener, first, resume, check=check, final=final,
+        svc, listener, first, resume, check=check, final=final_as_asked,
         reposition=lambda fields: generation.reposition(svc, fields, request_id, kind),
     )
     return stream_response(body)

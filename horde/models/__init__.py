@@ -1,5 +1,6 @@
 """ORM tables only. Importing this package registers every table on Base.metadata."""
 
+from horde.models.cache_entry import CacheEntry
 from horde.models.horde_state import HORDE_STATE_ID, HordeState
 from horde.models.job import Job
 from horde.models.kudos import KudosEvent
@@ -13,6 +14,7 @@ from horde.models.webhook import WebhookDelivery
 from horde.models.worker import Worker
 
 __all__ = [
+    "CacheEntry",
     "ANONYMOUS_USER_ID",
     "DailyStat",
     "GenerationStat",

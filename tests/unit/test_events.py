@@ -56,4 +56,4 @@ def test_stopping_the_process_wakes_every_waiting_stream():
         assert results == [[], [], []] and serving.stopping.is_set()
     finally:
         serving.stopping.clear()
-        serving._on_stop.remove(hub.wake_all)
+        serving._stop_hooks.remove(hub.wake_all)

@@ -72,3 +72,32 @@ def test_stream_settings_must_be_positive_seconds():
             Settings.from_env({"HORDE_STREAM_KEEPALIVE": value})
     with pytest.raises(SettingsError, match="HORDE_STREAM_MAX_SECONDS"):
         Settings.from_env({"HORDE_STREAM_MAX_SECONDS": "0"})
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgresql://horde:pw@db:5432/horde_image",  # what most platforms hand out
+        "postgres://horde:pw@db:5432/horde_image",  # Heroku and others
+        "postgresql+psycopg2://horde:pw@db:5432/horde_image",
+        "POSTGRESQL://horde:pw@db:5432/horde_image",
+    ],
+)
+def test_postgresql_urls_all_go_through_psycopg2(given):
+    settings = Settings.from_env({"HORDE_DATABASE_URL": given})
+    assert settings.effective_database_url == "postgresql+psycopg2://horde:pw@db:5432/horde_image"
+    from sqlalchemy import create_engine
+
+    engine = create_engine(settings.effective_database_url)  # no connection: the driver module loads
+    assert engine.dialect.driver == "psycopg2"
+    engine.dispose()
+
+
+def test_a_postgresql_driver_that_is_not_installed_is_named():
+    with pytest.raises(SettingsError, match="psycopg.*postgresql://"):
+        Settings.from_env({"HORDE_DATABASE_URL": "postgresql+psycopg://horde@db/horde"})
+
+
+def test_sqlite_urls_are_left_alone(tmp_path):
+    url = f"sqlite:///{tmp_path}/x.db"
+    assert Settings.from_env({"HORDE_DATABASE_URL": url}).effective_database_url == url

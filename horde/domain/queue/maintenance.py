@@ -12,8 +12,8 @@ import logging
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from horde import events
-from horde.domain import errors
+from horde import events as hub
+from horde.domain import errors, events
 from horde.domain.accounts import ledger
 from horde.domain.queue import engine
 from horde.domain.workers import live, matching
@@ -43,6 +43,7 @@ def requeue_stale_jobs(session: Session, now: dt.datetime) -> int:
         except (errors.DuplicateGen, errors.AbortedGen):
             continue  # delivered or aborted meanwhile
     session.commit()
+    events.emit(events.JOBS_TIMED_OUT, aborted)
     return aborted
 
 
@@ -67,6 +68,7 @@ def expire_requests(session: Session, svc: Services, now: dt.datetime) -> int:
     for _, extra, _ in expired:
         keys.extend((extra or {}).get("sources") or [])
     svc.store.delete(keys)
+    events.emit(events.REQUESTS_EXPIRED, len(ids))
     return len(ids)
 
 
@@ -118,7 +120,7 @@ def refresh_snapshots(session: Session, svc: Services, now: dt.datetime) -> None
         },
         ttl=60,
     )
-    events.note(session, f"positions:{kind}")  # waiting streams re-read their place in the queue
+    hub.note(session, f"positions:{kind}")  # waiting streams re-read their place in the queue
     session.commit()
 
 

@@ -137,9 +137,13 @@ def test_a_waiting_stream_costs_no_query_per_tick(app, loop, monkeypatch):
         assert next(body).startswith("id: ")  # the first check, read before the stream began
         ticks = [next(body) for _ in range(20)]
         assert ticks == [": keep-alive\n\n"] * 20
+        assert statements == [], "no statement per keep-alive tick"
         svc.events.publish("positions:image")
         assert next(body) == ": keep-alive\n\n"  # the queue moved, this request's place did not
-        assert statements == [], "no statement while nothing changed"
+        # Its place comes from the cached snapshot: no statement, unless the cache itself is the
+        # database (no Redis), where it is at most that one cache read.
+        cache_in_database = type(services.cache).__name__ == "DatabaseCache"
+        assert len(statements) <= (1 if cache_in_database else 0)
         client = app.test_client()
         client.delete(f"/api/v2/generate/status/{request_id}")
         statements.clear()

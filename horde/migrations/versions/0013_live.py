@@ -1,13 +1,13 @@
 """Live: the webhook outbox, users' webhook secrets, a user's requests in flight.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
