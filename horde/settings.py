@@ -74,6 +74,13 @@ def _positive(value: str, name: str) -> float:
     return number
 
 
+def _seconds(value: str, name: str) -> float:
+    seconds = _float(value, name)
+    if not 0.5 <= seconds <= 86400:
+        raise SettingsError(f"{name} must be a number of seconds from 0.5 to 86400, not {value!r}")
+    return seconds
+
+
 # PostgreSQL URLs as platforms hand them out name no driver (`postgresql://`, `postgres://`):
 # SQLAlchemy would pick psycopg 3 for them, which is not installed. psycopg2 is the driver.
 POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg2")
@@ -119,6 +126,7 @@ class Settings:
     web_workers: int = 0  # 0: chosen from the CPU count (1 on SQLite)
     web_threads: int = 64  # threads per web process: requests it holds at once, most of them waiting
     run_jobs: bool = True
+    stats_seconds: float = 60.0  # between two statistics roll-ups
     max_body_bytes: int = 32 * 1024 * 1024
     s3_bucket: str = ""  # empty: images in <data_dir>/images
     s3_endpoint_url: str = ""
@@ -180,6 +188,7 @@ class Settings:
             "web_workers": ("HORDE_WEB_WORKERS", _int),
             "web_threads": ("HORDE_WEB_THREADS", _int),
             "run_jobs": ("HORDE_RUN_JOBS", _bool),
+            "stats_seconds": ("HORDE_STATS_SECONDS", _seconds),
             "max_body_bytes": ("HORDE_MAX_BODY_BYTES", _int),
             "s3_bucket": ("HORDE_S3_BUCKET", _text),
             "s3_endpoint_url": ("HORDE_S3_ENDPOINT_URL", _text),

@@ -56,7 +56,7 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
         PeriodicJob("cache-sweep", 60.0, services.cache.sweep),
         PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),
         PeriodicJob(
-            "generation-stats", 60.0,
+            "generation-stats", services.settings.stats_seconds,
             with_session(lambda s: stats.refresh(s, services.cache, services.settings.mode.value, utcnow())),
         ),
     ]

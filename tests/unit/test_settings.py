@@ -28,9 +28,10 @@ def test_environment_values_are_typed():
             "HORDE_DEFAULT_CONCURRENCY": "12",
             "HORDE_ADMINS": '["root#1", "ops#7"]',
             "HORDE_DATABASE_URL": "postgresql+psycopg2://h@db/h",
+            "HORDE_STATS_SECONDS": "2.5",
         }
     )
-    assert s.port == 8123 and s.rate_limits is False and s.default_concurrency == 12
+    assert s.port == 8123 and s.rate_limits is False and s.default_concurrency == 12 and s.stats_seconds == 2.5
     assert s.admins == ["root#1", "ops#7"]
     assert not s.is_sqlite
 
@@ -41,7 +42,8 @@ def test_comma_separated_admins():
 
 @pytest.mark.parametrize(
     "env",
-    [{"HORDE_PORT": "eighty"}, {"HORDE_RATE_LIMITS": "maybe"}, {"HORDE_MODE": "video"}],
+    [{"HORDE_PORT": "eighty"}, {"HORDE_RATE_LIMITS": "maybe"}, {"HORDE_MODE": "video"},
+     {"HORDE_STATS_SECONDS": "0"}, {"HORDE_STATS_SECONDS": "often"}],
 )
 def test_bad_values_are_refused_with_the_variable_named(env):
     with pytest.raises((SettingsError, ValueError)) as info:
