@@ -1,7 +1,8 @@
 """python -m bench [scenario ...]: run benchmark scenarios and print their figures as JSON.
 
-Scenarios: async, pop, loop, check (default: all), and slow_fetch (the loop with and
-without 20 slow source-image downloads in flight). Each starts its own server (gunicorn on
+Scenarios: async, pop, loop, check (default: all), slow_fetch (the loop with and
+without 20 slow source-image downloads in flight) and streams (the loop with and without
+1,000 open event streams, and the latency from a change to its event). Each starts its own server (gunicorn on
 a fresh PostgreSQL database, Redis, rate limits off, a requester without a concurrency
 limit) unless --url points at one that is already running and --requester/--owners give keys.
 """
@@ -30,6 +31,7 @@ except ImportError:
 from bench import filters as bench_filters
 from bench import load, scenarios
 from bench.slow_fetch import SlowDownloads
+from bench.streams import Streams, park, probe_latency
 from bench.server import BenchServer
 
 HERE = Path(__file__).resolve().parent
@@ -80,9 +82,16 @@ class Run:
         data = Path(tempfile.mkdtemp(prefix="horde-bench-"))
         os.environ["HORDE_MODE"] = self.kind
         self.server = BenchServer(self.args.server_workers, self.args.port, data, **self.env).start()
+        try:
+            return self._prepare(data)
+        except BaseException:
+            self.server.stop()  # no server left behind on the port
+            raise
+
+    def _prepare(self, data: Path) -> "Run":
         if self.args.filters:  # loaded as an operator would; every process compiles them once
             self.server.cli("filters", "import", str(bench_filters.write(self.args.filters, data)))
-        self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000000", "--trusted")
+        self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000", "--trusted")
         self.owners = [self.server.user(f"bench-owner-{i}", "--trusted", "--kudos", "1000") for i in range(10)]
         return self
 
@@ -225,6 +234,45 @@ def scenario_slow_fetch(args) -> dict:
     return summary
 
 
+def scenario_streams(args) -> dict:
+    """The full loop without and with `--streams` open event streams, alternated twice on one
+    server (every round with the same thread count), and the latency from a change to its
+    event measured meanwhile (docs/serving.md)."""
+    rounds = []
+    with Run(args, HORDE_WEB_THREADS=str(args.stream_threads)) as run:
+        watcher = run.server.user("bench-watcher", "--concurrency", "1000000")
+        ids = park(run.url, watcher, args.streams)
+        for count in (0, args.streams, 0, args.streams):
+            latency: dict = {}
+            probe = threading.Thread(target=lambda: latency.update(probe_latency(run.url, watcher, args.probes)))
+            if count:
+                with Streams(run.url, ids[:count]) as streams:
+                    client_cpu0 = load.process_cpu_seconds([streams.pid()])
+                    probe.start()
+                    result = scenario_loop(run)
+                    probe.join()
+                    held = streams.summary()
+                    held["client_cpu_cores"] = round((load.process_cpu_seconds([streams.pid()]) - client_cpu0) / result["seconds"], 2)
+            else:
+                probe.start()
+                result = scenario_loop(run)
+                probe.join()
+                held = {}
+            rounds.append({
+                "open_streams": count, "jobs_per_second": result["jobs_per_second"],
+                "server_cpu_cores": result["server_cpu_cores"], "database_cpu_cores": result["database_cpu_cores"],
+                "latency": {op: result["latency"].get(op) for op in ("pop", "submit", "check", "async")},
+                "change_to_event": latency, **({"streams": held} if count else {}),
+            })
+    quiet = [r["jobs_per_second"] for r in rounds if not r["open_streams"]]
+    loaded = [r["jobs_per_second"] for r in rounds if r["open_streams"]]
+    summary = {"scenario": f"{args.kind} full loop with {args.streams} open event streams vs none", "rounds": rounds,
+               "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2), "web_threads": args.stream_threads,
+               "server_workers": args.server_workers}
+    print(json.dumps(summary, indent=2), flush=True)
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("scenarios", nargs="*", default=["async", "pop", "loop", "check"])
@@ -242,6 +290,9 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=0.25, help="seconds between a loop client's checks (horde-sdk: 4)")
     parser.add_argument("--loop-workers", type=int, default=32)
     parser.add_argument("--filters", type=int, default=0, help="prompt filters loaded before the scenario (none by default)")
+    parser.add_argument("--streams", type=int, default=1000, help="open event streams (streams scenario)")
+    parser.add_argument("--stream-threads", type=int, default=600, help="HORDE_WEB_THREADS of the streams scenario's server")
+    parser.add_argument("--probes", type=int, default=20, help="change-to-event latency samples per round (streams)")
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
     if "check" in args.scenarios and shutil.which("wrk") is None:
@@ -257,6 +308,8 @@ def main() -> None:
                     results["results"].append(scenario_pop(run, depth))
         elif name == "slow_fetch":
             results["results"].append(scenario_slow_fetch(args))
+        elif name == "streams":
+            results["results"].append(scenario_streams(args))
         else:
             with Run(args) as run:
                 results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))

@@ -18,6 +18,7 @@ from horde.api import install as install_api
 from horde.cache import make_cache
 from horde.cache_db import DatabaseCache
 from horde.db import MIGRATIONS_DIR, Database
+from horde.events import make_hub
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
@@ -90,7 +91,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
         live=LiveWorkers(), callers=CallerCache(shared=cache), fetcher=make_fetcher(settings), rules=LiveRules(),
+        events=make_hub(settings.redis_url, settings.key_prefix, db.engine),
     )
+    app.extensions["horde"].events.install(db.session_factory)
+    serving.on_stop(app.extensions["horde"].events.wake_all)  # open streams end at shutdown
     migrate.init_app(app, db)
 
     CORS(

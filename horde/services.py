@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from horde.cache import Cache
 from horde.db import Database
+from horde.events import Hub
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
@@ -25,6 +26,7 @@ class Services:
     callers: CallerCache
     fetcher: Fetcher
     rules: LiveRules
+    events: Hub = field(default_factory=Hub)  # what wakes event streams (horde/events.py)
 
 
 def make_store(settings: Settings) -> ResultStore:

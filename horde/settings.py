@@ -67,6 +67,13 @@ def _float(value: str, name: str) -> float:
     return number
 
 
+def _positive(value: str, name: str) -> float:
+    number = _float(value, name)
+    if number <= 0:
+        raise SettingsError(f"{name} must be a number of seconds above 0, not {value!r}")
+    return number
+
+
 def _seconds(value: str, name: str) -> float:
     seconds = _float(value, name)
     if not 0.5 <= seconds <= 86400:
@@ -133,6 +140,11 @@ class Settings:
     fetch_allow_private: bool = False
     fetch_concurrency: int = 4
     fetch_deadline: float = 10.0
+    # Event streams (docs/serving.md): seconds between keep-alive comments; a stream's longest
+    # life (EventSource reconnects with Last-Event-ID). A CA file trusted for webhooks (tests).
+    stream_keepalive: float = 15.0
+    stream_max_seconds: float = 1800.0
+    webhook_ca_file: str = ""
     environment: str = "development"  # "production": HORDE_SECRET_KEY is required
     trusted_proxies: int = 0  # proxy hops in front of us whose X-Forwarded-* headers are believed
     log_level: str = "info"
@@ -188,6 +200,9 @@ class Settings:
             "fetch_allow_private": ("HORDE_FETCH_ALLOW_PRIVATE", _bool),
             "fetch_concurrency": ("HORDE_FETCH_CONCURRENCY", _int),
             "fetch_deadline": ("HORDE_FETCH_DEADLINE", _float),
+            "stream_keepalive": ("HORDE_STREAM_KEEPALIVE", _positive),
+            "stream_max_seconds": ("HORDE_STREAM_MAX_SECONDS", _positive),
+            "webhook_ca_file": ("HORDE_WEBHOOK_CA_FILE", _text),
             "environment": ("HORDE_ENV", _text),
             "trusted_proxies": ("HORDE_TRUSTED_PROXIES", _hops),
             "log_level": ("HORDE_LOG_LEVEL", _text),

@@ -9,9 +9,11 @@ from pathlib import Path
 from flask import Flask
 
 from horde.db import utcnow
-from horde.domain.queue import maintenance, stats
+from horde.domain.queue import maintenance, stats, webhooks
+from horde.domain.status.dashboard import REFRESH_SECONDS, Dashboard
 from horde.jobs.locks import FileLeaderLock, LeaderLock, PostgresLeaderLock
 from horde.jobs.scheduler import PeriodicJob, Scheduler
+from horde.jobs.webhooks import WebhookSender
 from horde.services import Services
 
 HEARTBEAT_KEY = "scheduler:heartbeat"
@@ -43,8 +45,10 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
 
         return run
 
+    dashboard = Dashboard()
     return [
         PeriodicJob("heartbeat", 5.0, heartbeat),
+        PeriodicJob("dashboard", REFRESH_SECONDS, with_session(lambda s: dashboard.refresh(s, services, utcnow()))),
         PeriodicJob("queue-snapshot", 2.0, with_session(lambda s: maintenance.refresh_snapshots(s, services, utcnow()))),
         PeriodicJob("stale-jobs", 5.0, with_session(lambda s: maintenance.requeue_stale_jobs(s, utcnow()))),
         PeriodicJob("expire-requests", 30.0, with_session(lambda s: maintenance.expire_requests(s, services, utcnow()))),
@@ -64,15 +68,22 @@ def build_scheduler(app: Flask, lock: LeaderLock | None = None) -> Scheduler:
 
 
 def start_in_background(app: Flask) -> Scheduler:
+    WebhookSender(app.extensions["horde"]).start()
     return build_scheduler(app).start()
 
 
 def run_forever(app: Flask) -> None:
+    """The scheduler (periodic jobs, on the leader only) and the webhook sender (on every
+    node that runs jobs: its claims keep each delivery to one sender)."""
     scheduler = build_scheduler(app)
+    sender = WebhookSender(app.extensions["horde"]).start()
 
     def _stop(_signum, _frame):
         scheduler._stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    scheduler.run_forever()
+    try:
+        scheduler.run_forever()
+    finally:
+        sender.stop(timeout=webhooks.TIMEOUT + 1.0)

@@ -12,6 +12,7 @@ from horde.models.stats import DailyStat, GenerationStat, StatsCursor, TotalStat
 from horde.models.style import Collection, CollectionStyle, Style, StyleExample
 from horde.models.team import Team
 from horde.models.user import ANONYMOUS_USER_ID, User
+from horde.models.webhook import WebhookDelivery
 from horde.models.worker import Worker
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "QueuedModel",
     "Team",
     "User",
+    "WebhookDelivery",
     "Worker",
     "WorkerMessage",
 ]

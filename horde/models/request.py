@@ -107,6 +107,13 @@ class GenerationRequest(Base):
             sqlite_where=text("n > 0 AND active AND NOT faulted"),
         ),
         Index("ix_requests_expiry", "expiry"),
+        # A user's requests in flight (their account page).
+        Index(
+            "ix_requests_user_in_flight",
+            "user_id",
+            postgresql_where=text("(n > 0 OR processing > 0) AND NOT faulted AND NOT cancelled"),
+            sqlite_where=text("(n > 0 OR processing > 0) AND NOT faulted AND NOT cancelled"),
+        ),
     )
 
 

@@ -72,6 +72,8 @@ class User(Base):
     contact: Mapped[str | None] = mapped_column(String(500))
     admin_comment: Mapped[str | None] = mapped_column(Text)
     proxy_passkey: Mapped[str | None] = mapped_column(String(64))
+    # Key of the X-Horde-Signature HMAC on this user's webhooks (shown on the account page).
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
 
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_active: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

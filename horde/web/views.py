@@ -30,9 +30,10 @@ from horde import documents, public_url
 from horde.domain import errors
 from horde.api.context import client_ip
 from horde.db import utcnow
-from horde.domain.accounts import apikeys, deletion, registration, transfers
+from horde.domain.accounts import apikeys, deletion, registration, transfers, webhook_secrets
 from horde.domain.moderation import screening
 from horde.models import User
+from horde.web import live
 from horde.web import providers as oauth_providers
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -122,6 +123,10 @@ def index():
 
 def _register_page(status: int = 200, **extra):
     account = _account()
+    if account is not None:
+        extra.setdefault("webhook_secret", webhook_secrets.secret_of(db(), account.id))
+        db().commit()
+        extra.setdefault("in_flight", live.requests_in_flight(services(), account.id))
     return page(
         "register.html",
         status,
@@ -182,6 +187,20 @@ def reset_key():
     api_key = registration.reset_key(db(), services().hasher, account)
     services().callers.forget(account.id)
     return _key_page(account, api_key, "reset")
+
+
+@bp.post("/account/webhook-secret")
+def replace_webhook_secret():
+    account = require_account()
+    webhook_secrets.replace(db(), account.id)
+    db().commit()
+    return redirect(url_for("web.register_form", secret=1) + "#webhook-secret", 303)
+
+
+@bp.get("/account/events")
+def account_events():
+    """The account page's requests in flight, live (Server-Sent Events)."""
+    return live.account_events(services(), require_account().id)
 
 
 @bp.get("/account/delete")

@@ -67,6 +67,15 @@ def test_fetching_private_addresses_is_off_unless_asked_for():
         Settings.from_env({"HORDE_FETCH_DEADLINE": "soon"})
 
 
+def test_stream_settings_must_be_positive_seconds():
+    assert Settings.from_env({"HORDE_STREAM_KEEPALIVE": "2.5"}).stream_keepalive == 2.5
+    for value in ("0", "-1", "soon"):
+        with pytest.raises(SettingsError, match="HORDE_STREAM_KEEPALIVE"):
+            Settings.from_env({"HORDE_STREAM_KEEPALIVE": value})
+    with pytest.raises(SettingsError, match="HORDE_STREAM_MAX_SECONDS"):
+        Settings.from_env({"HORDE_STREAM_MAX_SECONDS": "0"})
+
+
 @pytest.mark.parametrize(
     "given",
     [

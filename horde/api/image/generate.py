@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
-from horde.api import validation
+from horde.api import streams, validation
 from horde.api.context import (
     APIKEY_HELP,
     caller,
@@ -75,14 +75,28 @@ class ImageCheck(Resource):
         )
 
 
+def status_body(db, svc, request_id: str) -> dict:
+    request, fields = generation.status(db, svc, request_id, "image", utcnow())
+    return {**fields, "generations": generation.image_generations(db, svc, request), "shared": request.shared}
+
+
+@ns.route("/generate/events/<string:request_id>", endpoint="image_events")
+class ImageEvents(Resource):
+    @ns.produces(["text/event-stream"])
+    @ns.response(200, "text/event-stream: `check` events as the request moves, then one `status` event")
+    @ns.response(204, "The stream already ended with its `status` event (Last-Event-ID: status)")
+    def get(self, request_id: str):
+        """Follow a request: Server-Sent Events instead of polling check and status."""
+        svc = services()
+        return streams.open_request_stream(svc, request_id, "image", lambda db: status_body(db, svc, request_id))
+
+
 @ns.route("/generate/status/<string:request_id>", endpoint="image_status")
 class ImageStatus(Resource):
     @ns.response(200, "Success", M["status"])
     def get(self, request_id: str):
         """Progress of a request with its finished images."""
-        db, svc = session(), services()
-        request, fields = generation.status(db, svc, request_id, "image", utcnow())
-        return {**fields, "generations": generation.image_generations(db, svc, request), "shared": request.shared}
+        return status_body(session(), services(), request_id)
 
     @ns.response(200, "Cancelled; what was finished", M["status"])
     def delete(self, request_id: str):

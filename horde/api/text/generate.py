@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
-from horde.api import validation
+from horde.api import streams, validation
 from horde.api.context import APIKEY_HELP, caller, client_ip, services, session
 from horde.api.image.generate import queue_and_answer
 from horde.api.text.models import build
@@ -32,15 +32,28 @@ class TextAsync(Resource):
         return queue_and_answer("text", validation.body(M["input"]))
 
 
+def current_status(db, svc, request_id: str) -> dict:
+    return status_body(db, request_id, generation.check(db, svc, request_id, "text", utcnow()))
+
+
+@ns.route("/generate/text/events/<string:request_id>", endpoint="text_events")
+class TextEvents(Resource):
+    @ns.produces(["text/event-stream"])
+    @ns.response(200, "text/event-stream: `check` events as the request moves, then one `status` event")
+    @ns.response(204, "The stream already ended with its `status` event (Last-Event-ID: status)")
+    def get(self, request_id: str):
+        """Follow a text request: Server-Sent Events instead of polling status."""
+        svc = services()
+        return streams.open_request_stream(svc, request_id, "text", lambda db: current_status(db, svc, request_id))
+
+
 @ns.route("/generate/text/status/<string:request_id>", endpoint="text_status")
 class TextStatus(Resource):
     @ns.response(200, "Success", M["status"])
     def get(self, request_id: str):
         """Progress of a text request with its finished generations."""
         # The polled route of text clients: the narrow progress read, texts only once there are some.
-        db = session()
-        fields = generation.check(db, services(), request_id, "text", utcnow())
-        return status_body(db, request_id, fields)
+        return current_status(session(), services(), request_id)
 
     @ns.response(200, "Cancelled; what was finished", M["status"])
     def delete(self, request_id: str):

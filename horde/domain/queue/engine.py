@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from horde import events
 from horde.domain import errors
 from horde.domain.accounts import ledger
 from horde.domain.moderation import horde_modes
@@ -50,6 +51,14 @@ EXTRA_SLOW_LIFETIME = dt.timedelta(minutes=60)
 FAULTS_BEFORE_FAULTED = 3
 PRIORITY_AGING_PER_SECOND = 5  # the public horde adds 50 every 10 s
 EPOCH = dt.datetime(2024, 1, 1)
+
+
+def changed(session: Session, request_id: str, user_id: int | None = None) -> None:
+    """A request's check/status changed: its event streams (and its owner's page) hear of it
+    when this transaction commits (horde/events.py)."""
+    events.note(session, f"req:{request_id}")
+    if user_id is not None:
+        events.note(session, f"user:{user_id}")
 
 
 def sort_key(priority: int, created: dt.datetime) -> float:
@@ -153,6 +162,7 @@ def enqueue(
         _INSERT_QUEUE_ENTRY,
         [{"request_id": request_id, "model": m, "kind": new.kind, "sort_key": key, "created": now} for m in (new.models or [ANY_MODEL])],
     )
+    changed(session, request_id, user.id)
     ledger.move_kudos(
         session, user, -new.tax, bucket="accumulated", reason="tax", request_id=request_id,
         also={f"requested_{new.kind}": ("add", 1), "last_active": ("set", now)},
@@ -354,6 +364,8 @@ def pop(
             for _ in range(batch)
         ]
         session.connection().execute(_INSERT_JOB, jobs)
+        if not fake:
+            changed(session, request.id, request.user_id)
         return Popped(request=request, job_ids=[job["id"] for job in jobs], model=model, seed=seed, ttl=ttl, fake=fake)
     return None
 
@@ -463,6 +475,7 @@ def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
         values["n"] = R.n + 1
         requeue = request.n == 0  # it had left the queue: put it back
     session.execute(update(R).where(R.id == request.id).values(**values).execution_options(synchronize_session=False))
+    changed(session, request.id, request.user_id)
     if requeue:
         session.execute(
             _INSERT_QUEUE_ENTRY,
@@ -515,6 +528,7 @@ def cancel(session: Session, request: GenerationRequest) -> None:
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(QM).where(QM.request_id == request.id))
+    changed(session, request.id, request.user_id)
 
 
 def request_values(request: GenerationRequest) -> SimpleNamespace:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from types import ModuleType
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from horde.domain import errors, events
@@ -31,7 +31,7 @@ from horde.domain.queue import (
 )
 from horde.domain.queue.image_requests import NewRequest
 from horde.domain.workers import checkin, live, messages
-from horde.models import Collection, GenerationRequest, SharedKey, Style, User
+from horde.models import Collection, GenerationRequest, Job, SharedKey, Style, User
 from horde.models import job as job_states
 from horde.services import Services
 from horde.storage import result_key, source_key
@@ -396,6 +396,35 @@ def progress(session: Session, svc: Services, request, now: dt.datetime) -> dict
     return engine.check_fields(request, position, wait, bool(is_possible))
 
 
+def reposition(svc: Services, fields: dict, request_id: str, kind: str) -> dict:
+    """Check fields with the queue position and wait of the latest snapshot (no database
+    read: what an event stream does when the snapshot is refreshed)."""
+    if not fields["waiting"]:
+        return fields
+    found = live.snapshot_position(svc.cache.hash_get(f"queue:{kind}", request_id))
+    if found is None:
+        return fields
+    return {**fields, "queue_position": found[0], "wait_time": found[1]}
+
+
+IN_FLIGHT_SHOWN = 20
+
+
+def in_flight(session: Session, svc: Services, user_id: int, now: dt.datetime) -> list[dict]:
+    """A user's requests still queued or being generated, oldest first, with their progress."""
+    R = GenerationRequest
+    rows = session.execute(
+        select(*_PROGRESS, R.models)
+        .where(R.user_id == user_id, or_(R.n > 0, R.processing > 0), R.faulted.is_(False), R.cancelled.is_(False))
+        .order_by(R.created).limit(IN_FLIGHT_SHOWN)
+    ).all()
+    return [
+        {"id": row.id, "kind": row.kind, "models": list(row.models or []), "created": row.created.isoformat() + "Z",
+         **progress(session, svc, row, now)}
+        for row in rows
+    ]
+
+
 _PROGRESS_BY_ID = select(*_PROGRESS).where(GenerationRequest.id == bindparam("request_id"))
 
 
@@ -418,33 +447,45 @@ def status(session: Session, svc: Services, request_id: str, kind: str, now: dt.
     return request, progress(session, svc, request, now)
 
 
+def _image_generation(svc: Services, request: GenerationRequest, job) -> dict:
+    key = result_key(job.id)
+    if request.r2:
+        img = svc.store.download_url(key) if svc.store.exists(key) else "N/A"
+    else:
+        data = svc.store.get(key)
+        img = base64.b64encode(data).decode() if data else "N/A"
+    return {
+        "img": img, "seed": str(job.seed), "id": job.id, "censored": job.censored,
+        "gen_metadata": job.gen_metadata or [], "worker_id": job.worker_id or "", "worker_name": job.worker_name,
+        "model": job.model, "state": "ok",
+    }
+
+
 def image_generations(session: Session, svc: Services, request: GenerationRequest) -> list[dict]:
-    result = []
-    for job in engine.delivered_jobs(session, request.id):
-        key = result_key(job.id)
-        if request.r2:
-            img = svc.store.download_url(key) if svc.store.exists(key) else "N/A"
-        else:
-            data = svc.store.get(key)
-            img = base64.b64encode(data).decode() if data else "N/A"
-        result.append(
-            {
-                "img": img, "seed": str(job.seed), "id": job.id, "censored": job.censored,
-                "gen_metadata": job.gen_metadata or [], "worker_id": job.worker_id or "", "worker_name": job.worker_name,
-                "model": job.model, "state": "ok",
-            }
-        )
-    return result
+    return [_image_generation(svc, request, job) for job in engine.delivered_jobs(session, request.id)]
+
+
+def _text_generation(job) -> dict:
+    return {
+        "text": job.generation or "", "seed": int(job.seed or 0), "gen_metadata": job.gen_metadata or [],
+        "worker_id": job.worker_id or "", "worker_name": job.worker_name, "model": job.model, "state": job.state,
+    }
 
 
 def text_generations(session: Session, request_id: str) -> list[dict]:
-    return [
-        {
-            "text": job.generation or "", "seed": int(job.seed or 0), "gen_metadata": job.gen_metadata or [],
-            "worker_id": job.worker_id or "", "worker_name": job.worker_name, "model": job.model, "state": job.state,
-        }
-        for job in engine.delivered_jobs(session, request_id)
-    ]
+    return [_text_generation(job) for job in engine.delivered_jobs(session, request_id)]
+
+
+def webhook_payload(session: Session, svc: Services, delivery) -> dict | None:
+    """What a delivered job's webhook says (spec/api.md §10.6): the generation as in the
+    status answer, plus the request's id, the job's id and its reward. None once the request
+    has expired."""
+    request = session.get(GenerationRequest, delivery.request_id)
+    job = session.get(Job, delivery.job_id)
+    if request is None or job is None:
+        return None
+    generation = _image_generation(svc, request, job) if delivery.kind == "image" else _text_generation(job)
+    return {**generation, "request": request.id, "id": job.id, "kudos": delivery.kudos, "worker_id": job.worker_id or ""}
 
 
 def cancel(session: Session, svc: Services, request_id: str, kind: str, now: dt.datetime) -> tuple[GenerationRequest, dict]:

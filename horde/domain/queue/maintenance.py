@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from horde import events as hub
 from horde.domain import errors, events
 from horde.domain.accounts import ledger
 from horde.domain.queue import engine
@@ -50,18 +51,21 @@ def expire_requests(session: Session, svc: Services, now: dt.datetime) -> int:
     """Requests past their expiry disappear with their jobs and stored images."""
     expired = list(
         session.execute(
-            select(GenerationRequest.id, GenerationRequest.extra).where(GenerationRequest.expiry < now).limit(BATCH)
+            select(GenerationRequest.id, GenerationRequest.extra, GenerationRequest.user_id)
+            .where(GenerationRequest.expiry < now).limit(BATCH)
         )
     )
     if not expired:
         return 0
-    ids = [request_id for request_id, _ in expired]
+    ids = [request_id for request_id, _, _ in expired]
+    for request_id, _, user_id in expired:
+        engine.changed(session, request_id, user_id)
     job_ids = list(session.scalars(select(Job.id).where(Job.request_id.in_(ids))))
     session.execute(delete(Job).where(Job.request_id.in_(ids)))
     session.execute(delete(GenerationRequest).where(GenerationRequest.id.in_(ids)))
     session.commit()
     keys = [result_key(job_id) for job_id in job_ids]
-    for _, extra in expired:
+    for _, extra, _ in expired:
         keys.extend((extra or {}).get("sources") or [])
     svc.store.delete(keys)
     events.emit(events.REQUESTS_EXPIRED, len(ids))
@@ -116,6 +120,7 @@ def refresh_snapshots(session: Session, svc: Services, now: dt.datetime) -> None
         },
         ttl=60,
     )
+    hub.note(session, f"positions:{kind}")  # waiting streams re-read their place in the queue
     session.commit()
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.orm import Session
 
 from horde.domain.accounts import ledger, sharedkeys
-from horde.domain.queue import engine, stats
+from horde.domain.queue import engine, stats, webhooks
 from horde.models import GenerationRequest, Team, Worker
 
 _T = GenerationRequest.__table__
@@ -64,6 +64,9 @@ def deliver(
         _delivered_statement(session.get_bind().dialect.name == "postgresql"),
         {"request_id": request.id, "paid": paid, "expiry": now + engine.REQUEST_LIFETIME},
     )
+    engine.changed(session, request.id, request.user_id)
+    if request.webhook:
+        webhooks.queue(session, request, job.id, round(reward, 2), now)
     stats.record(session, kind_rules.KIND, job.model, kind_rules.stat_things(request), state, now)
     if request.shared_key_id:  # the key's budget pays along with its owner
         sharedkeys.charge(session, request.shared_key_id, paid)
