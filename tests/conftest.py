@@ -22,7 +22,7 @@ from horde.settings import Settings
 from tests import support
 
 TABLES_TO_EMPTY = (
-    "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "workers", "teams",
+    "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "interrogations", "workers", "teams",
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
 )
 MIGRATIONS = str(support.ROOT / "migrations")

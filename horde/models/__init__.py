@@ -1,6 +1,7 @@
 """ORM tables only. Importing this package registers every table on Base.metadata."""
 
 from horde.models.horde_state import HORDE_STATE_ID, HordeState
+from horde.models.interrogation import Interrogation
 from horde.models.job import Job
 from horde.models.kudos import KudosEvent
 from horde.models.message import WorkerMessage
@@ -22,6 +23,7 @@ __all__ = [
     "HORDE_STATE_ID",
     "HordeState",
     "IPTimeout",
+    "Interrogation",
     "Job",
     "KudosEvent",
     "PromptFilter",
