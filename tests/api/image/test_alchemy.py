@@ -415,3 +415,55 @@ def test_a_pop_keeps_the_interrogation_alive(al, alchemist):
     with al.db() as session:
         assert alchemy.expire_interrogations(session, al.app.extensions["horde"], utcnow() + dt.timedelta(minutes=1)) == 0
     assert [f["state"] for f in al.status(queued["id"])["forms"]] == ["processing", "waiting"]
+
+
+# --- URL sources and the result cache ----------------------------------------------------
+@pytest.fixture
+def url_source(app, monkeypatch):
+    from horde import fetch
+    from tests.fetch_targets import FetchTargets
+
+    monkeypatch.setattr(app.extensions["horde"], "fetcher", fetch.Fetcher(allow_private=True, deadline=2.0, concurrency=2))
+    with FetchTargets() as targets:
+        yield targets
+
+
+def test_url_sources_are_passed_to_workers_and_results_are_cached(al, alchemist, url_source, monkeypatch):
+    svc = al.app.extensions["horde"]
+    ttls = {}
+    original_set = svc.cache.set
+    monkeypatch.setattr(svc.cache, "set", lambda key, value, ttl=None: (ttls.__setitem__(key, ttl), original_set(key, value, ttl))[1])
+    url = url_source.url("/image.png")
+    first = al.request(forms=["caption", "GFPGAN"], source_image=url)
+    popped = {f["form"]: f for f in al.pop(alchemist, forms=["caption", "GFPGAN"], amount=2)["forms"]}
+    assert popped["caption"]["source_image"] == url and popped["GFPGAN"]["source_image"] == url
+    fixed = webp_bytes(40, 40, (1, 2, 3))
+    parsed = urllib.parse.urlsplit(popped["GFPGAN"]["r2_upload"])
+    assert al.client.put(f"{parsed.path}?{parsed.query}", data=fixed).status_code == 200
+    al.submit(alchemist, popped["caption"]["id"], {"caption": "remembered"})
+    al.submit(alchemist, popped["GFPGAN"]["id"], {"GFPGAN": "R2"})
+    assert ttls[f"alchemy:caption:{url}"] == 5 * 24 * 3600 and ttls[f"alchemy:GFPGAN:{url}"] == 90 * 60
+
+    with al.db() as session:
+        charged_before = session.scalar(select(User.kudos).where(User.id == 0))
+    again = al.request(forms=["caption", "GFPGAN", "nsfw"], source_image=url)
+    answer = al.status(again["id"])
+    assert answer["state"] == "waiting"
+    assert answer["forms"][0] == {"form": "caption", "state": "done", "result": {"caption": "remembered"}}
+    assert answer["forms"][1]["state"] == "done" and al.get(answer["forms"][1]["result"]["GFPGAN"]).data == fixed
+    assert [f["form"] for f in al.pop(alchemist, forms=["caption", "GFPGAN", "nsfw"], amount=3)["forms"]] == ["nsfw"]
+    # the first interrogation's expiry takes its files, not the copy the second one owns
+    with al.db() as session:
+        session.query(GenerationRequest).filter(GenerationRequest.interrogation_id == first["id"]).update(
+            {GenerationRequest.expiry: utcnow() - dt.timedelta(minutes=1)})
+        session.query(Interrogation).filter(Interrogation.id == first["id"]).update(
+            {Interrogation.created: utcnow() - dt.timedelta(minutes=30)})
+        session.commit()
+        assert alchemy.expire_interrogations(session, svc, utcnow()) == 1
+        assert session.scalar(select(User.kudos).where(User.id == 0)) == charged_before
+    assert al.get(al.status(again["id"])["forms"][1]["result"]["GFPGAN"]).data == fixed
+
+
+def test_url_source_errors(al, url_source):
+    _refused(al, 400, "SourceImageUrlInvalid", source_image=url_source.url("/missing.png"))
+    _refused(al, 400, "SourceImageSizeExceeded", source_image=url_source.url("/huge"))
