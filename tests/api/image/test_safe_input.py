@@ -124,6 +124,21 @@ CASES = [
     ("1 MB maintenance message", "PUT", "/api/v2/workers/{worker_id}", "owner_key",
      {"maintenance": True, "maintenance_msg": "m" * 1_000_000}, False, 400, "ValidationError"),
     ("rename to spaces", "PUT", "/api/v2/workers/{worker_id}", "owner_key", {"name": "      "}, False, 400, "BadRequest"),
+    ("deep JSON on interrogate", "POST", "/api/v2/interrogate/async", "alice_key", DEEP, True, 400, "ValidationError"),
+    ("101 alchemy forms", "POST", "/api/v2/interrogate/async", "alice_key",
+     {"source_image": "x", "forms": [{"name": "caption"}] * 101}, False, 400, "ValidationError"),
+    ("alchemy payload value of a megabyte", "POST", "/api/v2/interrogate/async", "alice_key",
+     {"source_image": "x", "forms": [{"name": "caption", "payload": {"k": "v" * 1_000_000}}]}, False, 400, "ValidationError"),
+    ("alchemy webhook of 1,025 characters", "POST", "/api/v2/interrogate/async", "alice_key",
+     {"source_image": "x", "forms": [{"name": "caption"}], "webhook": "https://" + "w" * 1017}, False, 400, "ValidationError"),
+    ("alchemist with max_tiles 0", "POST", "/api/v2/interrogate/pop", "owner_key",
+     {"name": "alchemist", "forms": ["caption"], "max_tiles": 0}, False, 400, "ValidationError"),
+    ("alchemist with 101 forms", "POST", "/api/v2/interrogate/pop", "owner_key",
+     {"name": "alchemist", "forms": ["caption"] * 101}, False, 400, "ValidationError"),
+    ("alchemy form name of 101 characters", "POST", "/api/v2/interrogate/pop", "owner_key",
+     {"name": "alchemist", "forms": ["f" * 101]}, False, 400, "ValidationError"),
+    ("alchemy submit of an id of 37 characters", "POST", "/api/v2/interrogate/submit", "owner_key",
+     {"id": "i" * 37, "result": {}}, False, 400, "ValidationError"),
 ]
 
 
