@@ -467,3 +467,11 @@ def test_url_sources_are_passed_to_workers_and_results_are_cached(al, alchemist,
 def test_url_source_errors(al, url_source):
     _refused(al, 400, "SourceImageUrlInvalid", source_image=url_source.url("/missing.png"))
     _refused(al, 400, "SourceImageSizeExceeded", source_image=url_source.url("/huge"))
+
+
+def test_a_text_horde_serves_no_alchemy(text_app):
+    client = text_app.test_client()
+    for method, path in (("post", "/api/v2/interrogate/async"), ("post", "/api/v2/interrogate/pop"),
+                         ("get", f"/api/v2/interrogate/status/{'0' * 36}")):
+        response = getattr(client, method)(path, json={} if method == "post" else None)
+        assert response.status_code == 404 and response.get_json()["rc"] == "ModeNotServed"
