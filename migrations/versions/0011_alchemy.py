@@ -1,4 +1,4 @@
-"""Alchemy: interrogations, their forms as queued requests, alchemists' max_tiles.
+"""Alchemy: interrogations, their forms as queued requests, alchemists' max_tiles, kudos holds.
 
 Revision ID: 0011
 Revises: 0009
@@ -42,9 +42,17 @@ def upgrade():
         batch.create_index("ix_requests_interrogation_id", ["interrogation_id"])
     with op.batch_alter_table("workers") as batch:
         batch.add_column(sa.Column("max_tiles", sa.Integer(), nullable=False, server_default="80"))
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("kudos_reserved", sa.Float(), nullable=False, server_default="0"))
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("reserved", sa.Float(), nullable=False, server_default="0"))
 
 
 def downgrade():
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("reserved")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("kudos_reserved")
     with op.batch_alter_table("workers") as batch:
         batch.drop_column("max_tiles")
     with op.batch_alter_table("requests") as batch:

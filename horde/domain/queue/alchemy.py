@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from horde.domain import errors
 from horde.domain import model_reference as ref
+from horde.domain.accounts import ledger
 from horde.domain.moderation import horde_modes, screening
 from horde.domain.queue import alchemy_jobs, engine, generation, images, pricing, settlement
 from horde.domain.queue.image_requests import NewRequest
@@ -225,6 +226,8 @@ def pop_forms(
         got = engine.pop(session, alchemy_jobs, profile, 1, now)
         if got is None:
             break
+        if profile.require_upfront_kudos:
+            _hold_for(session, got)
         popped.append(got)
     if not popped:
         if worker.maintenance:
@@ -246,6 +249,19 @@ def pop_forms(
             r2_upload=svc.store.upload_url(result_key(job_id)) if is_post_processor(item.model) else None,
         ))
     return result, {}
+
+
+def _hold_for(session: Session, popped: engine.Popped) -> None:
+    """An alchemist that wants its kudos up front gets a hold on an untrusted requester's
+    balance for what the form will cost (behaviour §1.16, §2.8). The pop's SQL already passed
+    over requesters without that much available; a requester drained meanwhile by a
+    concurrent pop gets no hold and is debited (down to the floor) on delivery."""
+    request = popped.request
+    if session.scalar(select(User.trusted).where(User.id == request.user_id)):
+        return
+    amount = alchemy_jobs.burn(request, request.kudos)
+    if ledger.hold(session, request.user_id, amount):
+        session.execute(update(Job).where(Job.id == popped.job_ids[0]).values(reserved=amount).execution_options(synchronize_session=False))
 
 
 # --- submit ------------------------------------------------------------------------
@@ -374,6 +390,12 @@ def expire_interrogations(session: Session, svc: Services, now: dt.datetime) -> 
     form_ids = [form_id for form_id, _ in forms]
     keys.extend((extra or {}).get("result_key") for _, extra in forms if (extra or {}).get("result_key"))
     keys.extend(result_key(job_id) for job_id in session.scalars(select(Job.id).where(Job.request_id.in_(form_ids))))
+    held = session.execute(
+        select(R.user_id, Job.reserved).join(Job, Job.request_id == R.id)
+        .where(R.id.in_(form_ids), Job.state == job_states.PROCESSING, Job.reserved > 0)
+    ).all()
+    for user_id, amount in held:  # forms still at workers when their interrogation expired
+        ledger.release(session, user_id, amount)
     session.execute(delete(Job).where(Job.request_id.in_(form_ids)))
     session.execute(delete(R).where(R.interrogation_id.in_(ids)))
     session.execute(delete(Interrogation).where(Interrogation.id.in_(ids)))

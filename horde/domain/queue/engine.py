@@ -466,6 +466,8 @@ def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
     request = session.get(GenerationRequest, job.request_id, with_for_update=True, populate_existing=True)
     if request is None:
         return
+    if job.reserved:
+        ledger.release(session, request.user_id, job.reserved)
     values: dict = {"processing": R.processing - 1, "restarted": R.restarted + 1}
     requeue = False
     if request.cancelled:

@@ -71,6 +71,8 @@ def deliver(
         also = {"last_active": ("set", now)}
         if kind_rules.USAGE_COLUMN:  # alchemy keeps no usage counter
             also[kind_rules.USAGE_COLUMN] = ("add", kind_rules.amount(usage))
+        if job.reserved:  # the debit takes the place of the hold made on pop
+            also["kudos_reserved"] = ("add", -job.reserved)
         ledger.move_kudos(
             session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id,
             also=also, events=events,

@@ -30,13 +30,9 @@ from sqlalchemy import (
     true,
 )
 
-from horde.domain.accounts.ledger import (
-    FLOOR_ANONYMOUS,
-    FLOOR_OAUTH,
-    FLOOR_PSEUDONYMOUS,
-)
+from horde.domain.accounts.ledger import sql_available
 from horde.domain.workers import bridges
-from horde.models import ANONYMOUS_USER_ID, GenerationRequest, Job, QueuedModel, User
+from horde.models import GenerationRequest, Job, QueuedModel, User
 
 R = GenerationRequest
 IMAGE_FAST_SPEED = 500_000  # pixelsteps per second
@@ -231,10 +227,7 @@ KIND_RULES = {"image": image_rules, "text": text_rules, "interrogation": alchemy
 def _kudos_short(kind: str) -> ColumnElement[bool]:
     """The (untrusted) requester has less available kudos than one job costs (an alchemy
     form costs its price + 1, + 1 more with slow workers)."""
-    floor = case(
-        (User.id == ANONYMOUS_USER_ID, FLOOR_ANONYMOUS), (User.pseudonymous, FLOOR_PSEUDONYMOUS), else_=FLOOR_OAUTH
-    )
-    available = case((User.kudos > 0, User.kudos - floor), else_=User.kudos)
+    available = sql_available()  # less what is held for forms at other alchemists
     needed = R.kudos + 1 + case((R.slow_workers, 1), else_=0) if kind == "interrogation" else R.kudos
     return exists(select(literal(1)).where(User.id == R.user_id, User.trusted.is_(False), available < needed))
 

@@ -142,3 +142,68 @@ def test_upfront_kudos_alchemists_skip_untrusted_requesters_who_cannot_pay(al, u
     al.request(enough, source_image=SOURCE)
     assert al.pop(owner, require_upfront_kudos=True)["forms"] is not None
     assert al.pop(owner)["forms"] is not None  # without the flag the poor requester's form goes too
+
+
+class TestHolds:
+    """A `require_upfront_kudos` alchemist's pop holds what the form will cost on an untrusted
+    requester's balance (behaviour §2.8): held kudos are not available to the next pop, and
+    every way the form ends gives the hold back (the debit takes its place on delivery)."""
+
+    @pytest.fixture
+    def held(self, al, users):
+        _, al.owner = users.create("owner", trusted=True)
+        al.requester_id, al.requester = users.create("requester", kudos=14 + 4)  # 4 available: one caption (3), not two
+        al.queued = al.request(al.requester, forms=["caption", "nsfw"], source_image=SOURCE)
+        al.form = al.pop(al.owner, forms=["caption", "nsfw"], amount=2, require_upfront_kudos=True)["forms"]
+        return al
+
+    def reserved(self, al) -> tuple[float, float]:
+        with al.db() as session:
+            user = session.get(User, al.requester_id)
+            return user.kudos, user.kudos_reserved
+
+    def test_the_hold_keeps_the_second_form_from_upfront_alchemists(self, held):
+        assert [f["form"] for f in held.form] == ["caption"]
+        assert self.reserved(held) == (18.0, 3.0)
+        assert held.pop(held.owner, forms=["nsfw"], require_upfront_kudos=True)["forms"] is None
+        assert held.pop(held.owner, forms=["nsfw"])["forms"][0]["form"] == "nsfw"  # others do not ask
+
+    def test_delivery_debits_and_releases(self, held):
+        held.submit(held.owner, held.form[0]["id"])
+        assert self.reserved(held) == (15.0, 0.0)
+
+    def test_a_fault_releases(self, held):
+        held.submit(held.owner, held.form[0]["id"], {}, state="faulted")
+        assert self.reserved(held) == (18.0, 0.0)
+
+    def test_a_stale_form_releases(self, held):
+        import datetime as dt
+
+        from horde.db import utcnow
+        from horde.domain.queue import maintenance
+
+        with held.db() as session:
+            assert maintenance.requeue_stale_jobs(session, utcnow() + dt.timedelta(seconds=181)) == 1
+        assert self.reserved(held) == (18.0, 0.0)
+
+    def test_cancel_settles_and_releases(self, held):
+        held.cancel(held.queued["id"])
+        assert self.reserved(held) == (15.0, 0.0)
+
+    def test_expiry_releases(self, held):
+        import datetime as dt
+
+        from horde.db import utcnow
+        from horde.domain.queue import alchemy
+
+        with held.db() as session:
+            assert alchemy.expire_interrogations(session, held.app.extensions["horde"], utcnow() + dt.timedelta(minutes=21)) == 1
+        assert self.reserved(held) == (18.0, 0.0)
+
+    def test_trusted_requesters_get_no_hold(self, al, users):
+        _, owner = users.create("owner", trusted=True)
+        user_id, rich = users.create("rich", kudos=100, trusted=True)
+        al.request(rich, source_image=SOURCE)
+        al.pop(owner, require_upfront_kudos=True)
+        with al.db() as session:
+            assert session.get(User, user_id).kudos_reserved == 0.0
