@@ -284,7 +284,7 @@ def submit_form(session: Session, svc: Services, user: User, body: dict, now: dt
     )
     uploaded = result_key(job.id) if "R2" in result.values() else None
     interrogation = None
-    if request is not None:
+    if request is not None and not job.fake:  # a paused alchemist's answers are not results
         session.execute(
             update(R).where(R.id == request.id).values(extra={"result": result, "result_key": uploaded})
             .execution_options(synchronize_session=False)

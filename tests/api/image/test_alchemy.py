@@ -475,3 +475,14 @@ def test_a_text_horde_serves_no_alchemy(text_app):
                          ("get", f"/api/v2/interrogate/status/{'0' * 36}")):
         response = getattr(client, method)(path, json={} if method == "post" else None)
         assert response.status_code == 404 and response.get_json()["rc"] == "ModeNotServed"
+
+
+def test_a_paused_alchemist_gets_fake_forms_whose_answers_change_nothing(al, users, alchemist):
+    _, other = users.create("other-requester")
+    queued = al.request(other)
+    al.pop(alchemist, forms=["nsfw"])  # registers
+    with al.db() as session, session.begin():
+        session.query(Worker).update({Worker.paused: True})
+    form = al.pop(alchemist)["forms"][0]
+    assert al.submit(alchemist, form["id"], {"caption": "made up"}) == {"reward": 0.0}
+    assert al.status(queued["id"]) == {"state": "waiting", "forms": [{"form": "caption", "state": "waiting"}]}
