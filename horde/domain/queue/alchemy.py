@@ -222,9 +222,13 @@ def pop_forms(
     session.flush()
     profile = checkin.profile(worker, user.id, user.trusted, forms, body, KIND)
     popped: list[engine.Popped] = []
+    missed_key = f"deep-miss:{worker.id}"  # as for image and text: no deep look for a while after a miss
+    look_deep = svc.cache.get(missed_key) is None
     for _ in range(int(body.get("amount", 1))):
-        got = engine.pop(session, alchemy_jobs, profile, 1, now)
+        got = engine.pop(session, alchemy_jobs, profile, 1, now, look_deep=look_deep)
         if got is None:
+            if look_deep and not popped:
+                svc.cache.set(missed_key, True, generation.DEEP_MISS_SECONDS)
             break
         if profile.require_upfront_kudos:
             _hold_for(session, got)
