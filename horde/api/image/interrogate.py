@@ -17,9 +17,6 @@ apikey = ns.parser()
 apikey.add_argument("apikey", location="headers", required=True, help=APIKEY_HELP)
 apikey.add_argument("Client-Agent", location="headers", required=False, default="unknown:0:unknown")
 
-form_payload = ns.model("ModelInterrogationFormPayloadStable", {
-    "*": fields.Wildcard(fields.String(max_length=alchemy.MAX_PAYLOAD_VALUE)),
-})
 form_input = ns.model("ModelInterrogationFormStable", {
     "name": fields.String(required=True, enum=list(alchemy.KNOWN_FORMS), example="caption"),
     "payload": fields.Raw(description="Settings for the worker: an object of strings."),
@@ -49,7 +46,8 @@ pop_input = ns.model("InterrogationPopInput", {
     "max_tiles": fields.Integer(min=1, max=256, default=80),
 })
 pop_form = ns.model("InterrogationPopFormPayload", {
-    "id": fields.String, "form": fields.String, "payload": nullable(fields.Nested(form_payload, allow_null=True)),
+    "id": fields.String, "form": fields.String,
+    "payload": nullable(fields.Raw(description="The form's settings as the requester sent them (strings)")),
     "source_image": fields.String, "r2_upload": nullable(fields.String()),
 })
 skipped_output = ns.model("NoValidInterrogationsFound", {

@@ -116,6 +116,6 @@ def read_alchemy_source(value: str, fetcher: fetch.Fetcher, check_size) -> tuple
             image.verify()
     except errors.HordeError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Exception:  # a damaged file makes Pillow's checkers raise almost anything
         raise errors.SourceImageUnreadable() from None
     return (None if is_url(value) else raw), width, height
