@@ -29,6 +29,20 @@ def explain(session, statement) -> str:
     return "\n".join(session.execute(text("EXPLAIN " + sql)).scalars())
 
 
+def check_plans(session, profile) -> None:
+    """Before any ANALYZE (a queue that grew faster than the statistics) and after: the heads
+    by index, then those requests by primary key; never a whole queue walked."""
+    for analyzed in (False, True):
+        if analyzed:
+            session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
+        heads = explain(session, engine._candidate_statement(profile, engine.QUEUE_WINDOW))
+        assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
+        ids = [row[0] for row in session.execute(engine._candidate_statement(profile, engine.QUEUE_WINDOW))]
+        assert 0 < len(ids) <= 3 * engine.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
+        claim = explain(session, engine._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
+        assert "pk_requests" in claim and "ix_requests_queue" not in claim and "Seq Scan" not in claim, claim
+
+
 def test_candidate_queries_use_indexes(pg_app):
     owner_id, _ = Users(pg_app).create("owner", trusted=True)
     svc = pg_app.extensions["horde"]
@@ -40,17 +54,7 @@ def test_candidate_queries_use_indexes(pg_app):
     with svc.db.session_factory() as session:
         worker = session.get(Worker, "11111111-1111-4111-8111-111111111111")
         profile = checkin.profile(worker, owner_id, True, ["Deliberate", "Lyriel"], {"bridge_agent": REGEN}, "image")
-        # Before any ANALYZE (a queue that grew faster than the statistics) and after: the
-        # heads by index, then those requests by primary key; never a whole queue walked.
-        for analyzed in (False, True):
-            if analyzed:
-                session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
-            heads = explain(session, engine._candidate_statement(profile, engine.QUEUE_WINDOW))
-            assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
-            ids = [row[0] for row in session.execute(engine._candidate_statement(profile, engine.QUEUE_WINDOW))]
-            assert 0 < len(ids) <= 3 * engine.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
-            claim = explain(session, engine._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
-            assert "pk_requests" in claim and "ix_requests_queue" not in claim and "Seq Scan" not in claim, claim
+        check_plans(session, profile)
         popped = engine.pop(session, image_jobs, profile, 1, utcnow())
         assert popped is not None and popped.request.models[0] in ("Deliberate", "Lyriel")
 
@@ -81,13 +85,6 @@ def test_alchemy_candidate_queries_use_indexes(pg_app):
     with svc.db.session_factory() as session:
         worker = session.get(Worker, "22222222-2222-4222-8222-222222222222")
         profile = checkin.profile(worker, owner_id, False, ["caption", "GFPGAN"], {"max_tiles": 4}, "interrogation")
-        for analyzed in (False, True):
-            if analyzed:
-                session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
-            heads = explain(session, engine._candidate_statement(profile, engine.QUEUE_WINDOW))
-            assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
-            ids = [row[0] for row in session.execute(engine._candidate_statement(profile, engine.QUEUE_WINDOW))]
-            claim = explain(session, engine._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
-            assert "pk_requests" in claim and "Seq Scan" not in claim, claim
+        check_plans(session, profile)
         popped = engine.pop(session, alchemy_jobs, profile, 1, utcnow())
         assert popped is not None and popped.model in ("caption", "GFPGAN") and popped.request.tiles <= 4
