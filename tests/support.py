@@ -131,7 +131,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> "ServerProcess":
+    def start(self, timeout: float = 120) -> "ServerProcess":
         log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "horde.cli", "serve", "--workers", str(self.workers), *self.extra_args],

@@ -73,6 +73,9 @@ def test_two_workers_popping_one_request_at_once_get_it_once(api, e2e_env):
         assert len(taken) == 1, (round_, answers)
         check = requests.get(f"{api.url}/generate/check/{request_id}", timeout=30).json()
         assert check["processing"] == 1 and check["waiting"] == 0, check
+        # Leave nothing behind: on a slow machine the scheduler would put the job back in the
+        # queue, and a later test's pop would take it instead of that test's own request.
+        assert requests.delete(f"{api.url}/generate/status/{request_id}", timeout=30).status_code == 200
 
 
 def test_one_job_submitted_twice_at_once_is_paid_once(api, e2e_env):
