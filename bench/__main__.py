@@ -75,7 +75,7 @@ class Run:
         self.server = BenchServer(self.args.server_workers, self.args.port, data, **self.env).start()
         if self.args.filters:  # loaded as an operator would; every process compiles them once
             self.server.cli("filters", "import", str(bench_filters.write(self.args.filters, data)))
-        self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000000", "--trusted")
+        self.requester = self.server.user("bench-requester", "--kudos", "1000000000", "--concurrency", "1000000", "--trusted")
         self.owners = [self.server.user(f"bench-owner-{i}", "--trusted", "--kudos", "1000") for i in range(10)]
         return self
 
