@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import aiohttp  # noqa: F401  (the simulated clients and workers)
+except ImportError:
+    sys.exit("python -m bench needs aiohttp: run `make bench`, or "
+             "`.venv/bin/pip install -c requirements/constraints.txt -e '.[bench]'`")
 
 from bench import filters as bench_filters
 from bench import load, scenarios
@@ -237,21 +244,23 @@ def main() -> None:
     parser.add_argument("--filters", type=int, default=0, help="prompt filters loaded before the scenario (none by default)")
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
+    if "check" in args.scenarios and shutil.which("wrk") is None:
+        parser.error("the check scenario drives wrk, which is not installed (Debian: apt-get install wrk); "
+                     "leave `check` out to run the others")
     results = {"machine": machine(), "kind": args.kind, "filters": args.filters, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "results": []}
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    target = Path(args.output) / f"{args.kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     for name in args.scenarios:
         if name == "pop":
             for depth in (int(d) for d in args.depths.split(",")):
                 with Run(args) as run:
                     results["results"].append(scenario_pop(run, depth))
-            continue
-        if name == "slow_fetch":
+        elif name == "slow_fetch":
             results["results"].append(scenario_slow_fetch(args))
-            continue
-        with Run(args) as run:
-            results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))
-    Path(args.output).mkdir(parents=True, exist_ok=True)
-    target = Path(args.output) / f"{args.kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    target.write_text(json.dumps(results, indent=2))
+        else:
+            with Run(args) as run:
+                results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))
+        target.write_text(json.dumps(results, indent=2))  # after each scenario: a later failure loses nothing
     print(f"results written to {target}", file=sys.stderr)
 
 

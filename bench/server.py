@@ -33,6 +33,7 @@ def scratch_app(prefix: str, **settings) -> Iterator:
     from flask_migrate import upgrade
 
     from horde.app import create_app
+    from horde.db import MIGRATIONS_DIR
     from horde.settings import Settings
 
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
@@ -41,7 +42,7 @@ def scratch_app(prefix: str, **settings) -> Iterator:
         url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
         app = create_app(Settings(database_url=url, data_dir=tempfile.mkdtemp(), secret_key="bench", **settings))
         with app.app_context():
-            upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+            upgrade(directory=str(MIGRATIONS_DIR))
         try:
             yield app
         finally:
@@ -62,6 +63,7 @@ class BenchServer:
             "HORDE_REDIS_URL": REDIS,
             "HORDE_REDIS_PREFIX": f"{self.name}:",
             "HORDE_RATE_LIMITS": "false",
+            "HORDE_ACCESS_LOG": "off",  # a log line per request would be measured too
             "HORDE_SECRET_KEY": "bench",
             "HORDE_DATA_DIR": str(data_dir),
             "HORDE_PORT": str(port),

@@ -8,4 +8,4 @@
 # starts the scheduler process (`horde jobs`; one scheduler per horde works at a time).
 # Override any gunicorn setting below this import.
 from horde.gunicorn_conf import *  # noqa: F401,F403
-from horde.gunicorn_conf import on_exit, when_ready  # noqa: F401
+from horde.gunicorn_conf import child_exit, on_exit, when_ready  # noqa: F401

@@ -12,11 +12,12 @@ from flask_cors import CORS
 from flask_migrate import Migrate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from horde import __version__, secret_key, serving
+from horde import __version__, metrics, public_url, secret_key, serving
 from horde.api import API_VERSION, limits, request_guard
 from horde.api import install as install_api
 from horde.cache import make_cache
-from horde.db import Database
+from horde.cache_db import DatabaseCache
+from horde.db import MIGRATIONS_DIR, Database
 from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
@@ -53,7 +54,7 @@ PAGE_HEADERS = {
 }
 HSTS = "max-age=31536000"
 
-migrate = Migrate(directory=str(__import__("pathlib").Path(__file__).resolve().parent.parent / "migrations"))
+migrate = Migrate(directory=str(MIGRATIONS_DIR))
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = serving.CoreSlotMiddleware(app.wsgi_app)
 
     db = Database(settings.effective_database_url)
-    cache = make_cache(settings.redis_url, prefix=settings.key_prefix)
+    cache = make_cache(settings.redis_url, prefix=settings.key_prefix, fallback=DatabaseCache.for_database(db))
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
         live=LiveWorkers(), callers=CallerCache(shared=cache), fetcher=make_fetcher(settings), rules=LiveRules(),
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_api(app, settings)
     install_web(app, settings)
     _install_service_info(app, settings)
+    metrics.install(app, settings)
     app.extensions["horde_limiter"] = limits.install(app, settings)
 
     node = f"{socket.gethostname()}:{settings.port}:{__version__}"
@@ -157,7 +159,7 @@ class PagesOnlySessionInterface(SecureCookieSessionInterface):
 def _install_service_info(app: Flask, settings: Settings) -> None:
     @app.get("/.well-known/serviceinfo")
     def service_info():
-        base = settings.effective_public_url
+        base = public_url.current(settings)
         return jsonify(
             {
                 "version": "0.2",

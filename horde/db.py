@@ -10,11 +10,18 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import time
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+# Alembic's scripts, inside the package so that every kind of install (editable, wheel, the
+# Docker image) finds them.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,6 +44,28 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+# PostgreSQL: give up connecting after 3 s; TCP keepalives find a connection whose peer
+# vanished without closing it (a host gone, a network cut) within about 10 s.
+PG_CONNECT_ARGS = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2}
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Is `exc` the database being unreachable (down, restarting, connection cut), rather
+    than a fault of the statement? Those become a 503 `DatabaseUnavailable`."""
+    import sqlite3
+
+    import psycopg2
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, sqlite3.OperationalError)):
+        return True  # the driver's own, from a statement run on a raw connection (read_one)
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return True
+    return isinstance(exc, sa_exc.PendingRollbackError) and "invalidated" in str(exc).lower()
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -52,11 +81,47 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **extra)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A connection that died (PostgreSQL restarted, a proxy cut it) is noticed before a
+    # request uses it: see `_ping_if_idle`. Connecting gives up after a few seconds, so a
+    # request during an outage is answered 503 quickly instead of hanging.
+    common = dict(pool_recycle=1800, connect_args=PG_CONNECT_ARGS)
     if autocommit:
-        return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800, pool_reset_on_return=None, **extra)
-    # No pre-ping: it would cost a round trip per request. A connection that broke is
-    # invalidated on its first error (that request fails; the pool reconnects).
-    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+        engine = create_engine(url, pool_size=5, max_overflow=10, pool_reset_on_return=None, **common, **extra)
+    else:
+        engine = create_engine(url, pool_size=10, max_overflow=10, **common)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection that rested longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 1.0
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """Pre-ping, but only for connections that sat idle: a dead one is replaced before any
+    request sees it (DisconnectionError makes the pool connect afresh, and on a real
+    disconnect SQLAlchemy also retires every older connection of the pool). Connections
+    that are in constant use skip the round trip (the polled routes stay one statement);
+    they cannot have missed a restart unnoticed, since requests during the outage failed on
+    them and invalidated the pool."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        if not dbapi_connection.autocommit:
+            dbapi_connection.rollback()  # leave no transaction open behind the ping
+    except Exception as exc:
+        raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
 
 
 class Database:
@@ -106,6 +171,10 @@ class Database:
             cursor.execute(sql, {**fixed, **params} if params else fixed)
             row = cursor.fetchone()
             cursor.close()
+        except Exception as exc:
+            if is_disconnect(exc):
+                raw.invalidate(exc)  # never back into the pool
+            raise
         finally:
             raw.close()
         return None if row is None else row_type(*row)

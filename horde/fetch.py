@@ -10,7 +10,8 @@ hold the server. So every fetch here:
   IPv4 and IPv6, including IPv4 inside IPv6 (mapped, compatible, 6to4, NAT64);
 - follows at most `MAX_REDIRECTS` redirects, each checked like the first URL;
 - has a total deadline (resolving, connecting, TLS, headers and body together; a server
-  that drips one byte a second is cut off at the deadline) and a size cap counted while
+  that drips one byte a second is cut off at the deadline), which also ends when the
+  process starts to stop (`serving.stop`), and a size cap counted while
   the body streams in;
 - runs inside `serving.waiting()`: the process's core slot is given back, so heartbeat,
   check and pop go on being served; at most `concurrency` fetches run at once per process,
@@ -32,6 +33,7 @@ import ipaddress
 import socket
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urljoin, urlsplit
@@ -134,10 +136,14 @@ class _Deadline:
         self._sockets: list[socket.socket] = []
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
+        with _live_lock:
+            _live.add(self)
+        if serving.stopping.is_set():  # the process is stopping: no new fetch starts
+            self._expire()
         self._timer.start()
 
     def remaining(self) -> float:
-        return max(self.at - time.monotonic(), 0.0)
+        return 0.0 if self.expired else max(self.at - time.monotonic(), 0.0)
 
     def watch(self, sock: socket.socket) -> None:
         # A duplicate descriptor: TLS takes over (detaches) the original socket object,
@@ -158,10 +164,28 @@ class _Deadline:
 
     def close(self) -> None:
         self._timer.cancel()
+        with _live_lock:
+            _live.discard(self)
         with self._lock:
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
             sock.close()
+
+
+_live: "weakref.WeakSet[_Deadline]" = weakref.WeakSet()  # the fetches running in this process
+_live_lock = threading.Lock()
+
+
+def _expire_all() -> None:
+    """The process is stopping (serving.stop): every fetch ends now, as at its deadline,
+    so a stop is never held by a slow download."""
+    with _live_lock:
+        running = list(_live)
+    for deadline in running:
+        deadline._expire()
+
+
+serving.on_stop(_expire_all)
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -324,8 +348,9 @@ class Fetcher:
                     resolving.set()
 
             threading.Thread(target=lookup, name="horde-fetch-resolve", daemon=True).start()
-            if not resolving.wait(clock.remaining()):
-                raise FetchTimeout("The URL's host name did not resolve in time.")
+            while not resolving.wait(min(clock.remaining(), 0.25)):
+                if clock.remaining() <= 0:  # the deadline passed, or the process is stopping
+                    raise FetchTimeout("The URL's host name did not resolve in time.")
             if "error" in found or not found.get("addresses"):
                 raise FetchFailed("The URL's host name does not resolve.")
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found["addresses"]]

@@ -38,6 +38,9 @@ timeout = 60
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 graceful_timeout = 20
+# No control socket: gunicorn's default is one path per home folder, which every `horde
+# serve` on the machine would share (the last one started takes it over).
+control_socket_disable = True
 keepalive = 5
 # Clients such as horde-sdk send a `client_agent` header; drop it instead of refusing the request.
 header_map = "drop"
@@ -66,6 +69,14 @@ def when_ready(server) -> None:
         _scheduler = subprocess.Popen([sys.executable, "-m", "horde.cli", "jobs"])
 
 
+def child_exit(server, worker) -> None:
+    """A web process ended: its live gauges leave the metrics (prometheus-client multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def on_exit(server) -> None:
     if _scheduler is not None and _scheduler.poll() is None:
         _scheduler.terminate()
@@ -92,7 +103,33 @@ def _freeze_long_lived() -> None:
 
 def post_worker_init(worker) -> None:
     worker.horde_requests = 0
+    _graceful_signals(worker)
     _freeze_long_lived()
+
+
+def _graceful_signals(worker) -> None:
+    """Every stop of a web process is the same graceful one (stop accepting, finish the
+    requests in flight, exit), whatever signal asks for it.
+
+    gunicorn's worker answers SIGINT and SIGQUIT by calling sys.exit() from the signal
+    handler, in the middle of whatever the main thread was doing. A Ctrl-C sends SIGINT to
+    the whole process group and the master then sends SIGQUIT: the second exit landed
+    inside the unwinding of the first and the process hung until the master's SIGKILL.
+    Here SIGINT is left to the master (it decides, and tells the workers), and SIGQUIT and
+    SIGTERM only end the worker's loop; `serving.stopping` cuts waits short (slow
+    downloads, clients waiting for results) so the drain takes seconds."""
+    import signal
+
+    from horde import serving
+
+    def stop(_signum, _frame) -> None:
+        worker.alive = False  # the worker's loop notices within its 1 s poll
+        serving.stop()
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    signal.siginterrupt(signal.SIGQUIT, False)
 
 
 def post_request(worker, req, environ, resp) -> None:

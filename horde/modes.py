@@ -40,12 +40,10 @@ MODE_ONLY_PREFIXES: dict[Mode, tuple[str, ...]] = {
         "/api/v2/generate/submit",
         "/api/v2/generate/rate/",
         "/api/v2/interrogate/",
-        "/api/v2/stats/img/",
         "/api/v2/styles/image",
     ),
     Mode.TEXT: (
         "/api/v2/generate/text/",
-        "/api/v2/stats/text/",
         "/api/v2/styles/text",
     ),
 }

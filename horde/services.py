@@ -30,11 +30,15 @@ class Services:
 def make_store(settings: Settings) -> ResultStore:
     if settings.s3_bucket:
         return S3Store(
-            settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region, settings.s3_access_key, settings.s3_secret_key
+            settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region, settings.s3_access_key, settings.s3_secret_key,
+            settings.s3_public_endpoint_url,
         )
+    from functools import partial
     from pathlib import Path
 
-    return LocalStore(Path(settings.data_dir) / "images", settings.effective_public_url, settings.secret_key)
+    from horde import public_url
+
+    return LocalStore(Path(settings.data_dir) / "images", partial(public_url.current, settings), settings.secret_key)
 
 
 def make_fetcher(settings: Settings) -> Fetcher:

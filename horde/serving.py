@@ -28,6 +28,26 @@ from typing import Callable, Iterable, Iterator
 _slots = threading.BoundedSemaphore(1)
 _held = threading.local()
 stopping = threading.Event()  # set when the process shuts down: waits end early
+_stop_hooks: list[Callable[[], None]] = []
+
+
+def on_stop(hook: Callable[[], None]) -> None:
+    """Run `hook` when the process starts to stop (for waits that cannot watch `stopping`)."""
+    _stop_hooks.append(hook)
+
+
+def stop() -> None:
+    """The process is stopping: set `stopping` and run the hooks. Safe in a signal handler
+    (the hooks run on a thread of their own, never inside the interrupted code)."""
+    if stopping.is_set():
+        return
+    stopping.set()
+
+    def run_hooks() -> None:
+        for hook in list(_stop_hooks):
+            hook()
+
+    threading.Thread(target=run_hooks, name="horde-stop-hooks", daemon=True).start()
 
 
 def configure(core_slots: int) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from horde.modes import Mode
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 class SettingsError(ValueError):
@@ -49,6 +50,13 @@ def _hops(value: str, name: str) -> int:
     return hops
 
 
+def _access_log(value: str, name: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in ("text", "json", "off"):
+        raise SettingsError(f"{name} must be text, json or off, not {value!r}")
+    return lowered
+
+
 def _float(value: str, name: str) -> float:
     try:
         number = float(value)
@@ -57,6 +65,31 @@ def _float(value: str, name: str) -> float:
     if not math.isfinite(number):
         raise SettingsError(f"{name} must be a number, not {value!r}")
     return number
+
+
+def _seconds(value: str, name: str) -> float:
+    seconds = _float(value, name)
+    if not 0.5 <= seconds <= 86400:
+        raise SettingsError(f"{name} must be a number of seconds from 0.5 to 86400, not {value!r}")
+    return seconds
+
+
+# PostgreSQL URLs as platforms hand them out name no driver (`postgresql://`, `postgres://`):
+# SQLAlchemy would pick psycopg 3 for them, which is not installed. psycopg2 is the driver.
+POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg2")
+
+
+def database_url(url: str) -> str:
+    """The SQLAlchemy URL for a HORDE_DATABASE_URL: PostgreSQL always through psycopg2."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.lower().startswith("postgres"):
+        return url
+    if scheme.lower() not in POSTGRES_SCHEMES:
+        raise SettingsError(
+            f"HORDE_DATABASE_URL: the PostgreSQL driver {scheme.split('+', 1)[-1]!r} is not installed; "
+            "use postgresql:// (Horde connects through psycopg2)"
+        )
+    return f"postgresql+psycopg2://{rest}"
 
 
 def _list(value: str) -> list[str]:
@@ -86,12 +119,14 @@ class Settings:
     web_workers: int = 0  # 0: chosen from the CPU count (1 on SQLite)
     web_threads: int = 64  # threads per web process: requests it holds at once, most of them waiting
     run_jobs: bool = True
+    stats_seconds: float = 60.0  # between two statistics roll-ups
     max_body_bytes: int = 32 * 1024 * 1024
     s3_bucket: str = ""  # empty: images in <data_dir>/images
     s3_endpoint_url: str = ""
     s3_region: str = ""
     s3_access_key: str = ""
     s3_secret_key: str = ""
+    s3_public_endpoint_url: str = ""  # empty: the endpoint; else where workers and clients reach the store
     max_upload_bytes: int = 32 * 1024 * 1024
     # Fetching client-supplied URLs (horde/fetch.py): private addresses only for development
     # and tests; fetches at once per process; seconds a whole fetch may take.
@@ -101,6 +136,7 @@ class Settings:
     environment: str = "development"  # "production": HORDE_SECRET_KEY is required
     trusted_proxies: int = 0  # proxy hops in front of us whose X-Forwarded-* headers are believed
     log_level: str = "info"
+    access_log: str = "text"  # one line per request (request id, time in the application): text, json or off
     # OAuth providers of the registration page: each is offered once its id and secret are set.
     discord_client_id: str = ""
     discord_client_secret: str = ""
@@ -115,6 +151,9 @@ class Settings:
     terms_file: str = ""  # empty: the bundled terms of service
     privacy_file: str = ""  # empty: the bundled privacy policy
     sponsors_file: str = ""  # empty: the bundled sponsors page
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "database_url", database_url(self.database_url))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -137,12 +176,14 @@ class Settings:
             "web_workers": ("HORDE_WEB_WORKERS", _int),
             "web_threads": ("HORDE_WEB_THREADS", _int),
             "run_jobs": ("HORDE_RUN_JOBS", _bool),
+            "stats_seconds": ("HORDE_STATS_SECONDS", _seconds),
             "max_body_bytes": ("HORDE_MAX_BODY_BYTES", _int),
             "s3_bucket": ("HORDE_S3_BUCKET", _text),
             "s3_endpoint_url": ("HORDE_S3_ENDPOINT_URL", _text),
             "s3_region": ("HORDE_S3_REGION", _text),
             "s3_access_key": ("HORDE_S3_ACCESS_KEY", _text),
             "s3_secret_key": ("HORDE_S3_SECRET_KEY", _text),
+            "s3_public_endpoint_url": ("HORDE_S3_PUBLIC_ENDPOINT_URL", _text),
             "max_upload_bytes": ("HORDE_MAX_UPLOAD_BYTES", _int),
             "fetch_allow_private": ("HORDE_FETCH_ALLOW_PRIVATE", _bool),
             "fetch_concurrency": ("HORDE_FETCH_CONCURRENCY", _int),
@@ -150,6 +191,7 @@ class Settings:
             "environment": ("HORDE_ENV", _text),
             "trusted_proxies": ("HORDE_TRUSTED_PROXIES", _hops),
             "log_level": ("HORDE_LOG_LEVEL", _text),
+            "access_log": ("HORDE_ACCESS_LOG", _access_log),
             "discord_client_id": ("HORDE_DISCORD_CLIENT_ID", _text),
             "discord_client_secret": ("HORDE_DISCORD_CLIENT_SECRET", _text),
             "google_client_id": ("HORDE_GOOGLE_CLIENT_ID", _text),
@@ -194,7 +236,13 @@ class Settings:
 
     @property
     def effective_public_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        """HORDE_PUBLIC_URL, else the listen address (loopback for a wildcard one). Links given
+        out during a request use the request's own host instead (horde.public_url)."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def core_slots(self) -> int:

@@ -13,6 +13,7 @@ import hmac
 import os
 import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlencode
 
 URL_TTL = 30 * 60
@@ -32,6 +33,10 @@ class ResultStore:
     def delete(self, keys: list[str]) -> None:
         raise NotImplementedError
 
+    def ready(self) -> bool:
+        """Can results be stored right now? (the readiness route)"""
+        return True
+
     def upload_url(self, key: str) -> str:
         raise NotImplementedError
 
@@ -46,9 +51,10 @@ def _safe_key(key: str) -> str:
 
 
 class LocalStore(ResultStore):
-    def __init__(self, root: Path, public_url: str, secret: str):
+    def __init__(self, root: Path, public_url: str | Callable[[], str], secret: str):
         self.root = root
-        self.public_url = public_url.rstrip("/")
+        # A fixed URL, or a function giving the URL of the current request (horde.public_url).
+        self.public_url = public_url if callable(public_url) else (lambda fixed=public_url.rstrip("/"): fixed)
         self.secret = secret.encode()
         self.root.mkdir(parents=True, exist_ok=True)
 
@@ -80,6 +86,9 @@ class LocalStore(ResultStore):
             except ValueError:
                 pass
 
+    def ready(self) -> bool:
+        return self.root.is_dir() and os.access(self.root, os.W_OK)
+
     def signature(self, action: str, key: str, expires: int) -> str:
         return hmac.new(self.secret, f"{action}:{key}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -95,7 +104,7 @@ class LocalStore(ResultStore):
     def _url(self, action: str, key: str) -> str:
         expires = int(time.time()) + URL_TTL
         query = urlencode({"expires": expires, "signature": self.signature(action, key, expires)})
-        return f"{self.public_url}{RESULTS_PATH}/{action}/{key}?{query}"
+        return f"{self.public_url()}{RESULTS_PATH}/{action}/{key}?{query}"
 
     def upload_url(self, key: str) -> str:
         return self._url("upload", key)
@@ -105,19 +114,29 @@ class LocalStore(ResultStore):
 
 
 class S3Store(ResultStore):
-    def __init__(self, bucket: str, endpoint_url: str | None, region: str | None, access_key: str | None, secret_key: str | None):
+    def __init__(
+        self, bucket: str, endpoint_url: str | None, region: str | None, access_key: str | None, secret_key: str | None,
+        public_endpoint_url: str | None = None,
+    ):
         import boto3
         from botocore.config import Config
 
+        def client(endpoint: str | None):
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint or None,
+                region_name=region or "us-east-1",
+                aws_access_key_id=access_key or None,
+                aws_secret_access_key=secret_key or None,
+                config=Config(signature_version="s3v4", retries={"max_attempts": 3}),
+            )
+
         self.bucket = bucket
-        self.client = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url or None,
-            region_name=region or "us-east-1",
-            aws_access_key_id=access_key or None,
-            aws_secret_access_key=secret_key or None,
-            config=Config(signature_version="s3v4", retries={"max_attempts": 3}),
-        )
+        self.client = client(endpoint_url)
+        # Presigned URLs name the address workers and clients reach the store at, which
+        # differs from ours inside a private network (docker-compose.yml: minio:9000 for us,
+        # the host's published port for them). Presigning is local: no connection is made.
+        self.presigner = client(public_endpoint_url) if public_endpoint_url else self.client
 
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=_safe_key(key), Body=data, ContentType="image/webp")
@@ -145,13 +164,20 @@ class S3Store(ResultStore):
             if chunk:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
 
+    def ready(self) -> bool:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return True
+        except Exception:
+            return False
+
     def upload_url(self, key: str) -> str:
-        return self.client.generate_presigned_url(
+        return self.presigner.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": _safe_key(key)}, ExpiresIn=URL_TTL
         )
 
     def download_url(self, key: str) -> str:
-        return self.client.generate_presigned_url(
+        return self.presigner.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": _safe_key(key)}, ExpiresIn=URL_TTL
         )
 

@@ -14,18 +14,20 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from horde.app import create_app
+from horde.db import MIGRATIONS_DIR
 from horde.domain.accounts import ledger
 from horde.domain.accounts.users import create_user
 from horde.domain.moderation import horde_modes
 from horde.modes import Mode
 from horde.settings import Settings
 from tests import support
+from tests.e2e import sdk_suite
 
 TABLES_TO_EMPTY = (
     "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "interrogations", "workers", "teams",
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor",
 )
-MIGRATIONS = str(support.ROOT / "migrations")
+MIGRATIONS = str(MIGRATIONS_DIR)
 
 
 @pytest.fixture(autouse=True)
@@ -205,3 +207,27 @@ class Users:
 @pytest.fixture
 def users(app):
     return Users(app)
+
+
+# --- horde-sdk's own tests (tests/e2e/sdk_suite.py): started in the background at once, read last
+SDK_SUITE = "tests/e2e/test_sdk_suite.py"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        sdk_suite.run_id()  # one run id for the session; pytest-xdist's workers inherit it
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    if any(nodeid.startswith(SDK_SUITE) for nodeid in ids):
+        sdk_suite.start_in_background()
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.nodeid.startswith(SDK_SUITE))  # last: its results take a while
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not hasattr(session.config, "workerinput") and exitstatus != pytest.ExitCode.INTERRUPTED:
+        sdk_suite.wait_for_background()

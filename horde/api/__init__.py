@@ -13,6 +13,7 @@ from horde.api.common import (
     kudos,
     models_status,
     operations,
+    stats,
     status,
     teams,
     users,
@@ -27,6 +28,9 @@ API_VERSION = "2.5"
 COMMON_NAMESPACES = (
     users.ns, status.ns, models_status.ns, worker_messages.ns, workers.ns, kudos.ns, teams.ns,
     filters.ns, operations.ns, documents.ns,
+    # Both kinds of statistics on every horde, as the public server and its clients expect: the
+    # kind this horde does not serve reads empty.
+    stats.image_ns, stats.text_ns,
 )
 
 
@@ -38,12 +42,52 @@ def mode_namespaces(mode: Mode) -> tuple:
     return NAMESPACES
 
 
+# Swagger's title, as the public server's document has it (clients check it); the horde's own
+# name is in the description.
+SWAGGER_TITLE = "AI Horde"
+# Keywords our models' schemas enforce that the public server's document never carries:
+# horde-sdk's strict Swagger reader refuses them, so the document says them in words instead.
+UNDOCUMENTED_KEYWORDS = {"maxItems": "At most {} items.", "minItems": "At least {} items."}
+
+
+def _public_schema(schema: dict) -> dict:
+    """A copy of a schema object with the list limits moved into its description."""
+    copy = {}
+    notes = []
+    for key, value in schema.items():
+        if key in UNDOCUMENTED_KEYWORDS:
+            notes.append(UNDOCUMENTED_KEYWORDS[key].format(value))
+        elif isinstance(value, dict):
+            copy[key] = _public_schema(value)
+        else:
+            copy[key] = value
+    if notes:
+        copy["description"] = " ".join(filter(None, [copy.get("description"), *notes]))
+    return copy
+
+
+class HordeApi(Api):
+    """The API whose Swagger document reads like the public server's (the schemas still validate
+    with every limit: `horde.api.validation` compiles them from the models)."""
+
+    @property
+    def __schema__(self):
+        if self._public_document is None:
+            document = super().__schema__
+            if "definitions" not in document:  # flask-restx's "Unable to render schema"
+                return document
+            self._public_document = {**document, "definitions": _public_schema(document["definitions"])}
+        return self._public_document
+
+    _public_document: dict | None = None
+
+
 def install(app: Flask, settings: Settings) -> Api:
     blueprint = Blueprint("api", __name__, url_prefix="/api")
-    api = Api(
+    api = HordeApi(
         blueprint,
         version=API_VERSION,
-        title=f"{settings.name} API",
+        title=SWAGGER_TITLE,
         description=(
             f"{settings.name} serves {settings.mode.description} through the AI Horde API v2. "
             f"Horde server version {__version__}."
@@ -55,7 +99,7 @@ def install(app: Flask, settings: Settings) -> Api:
     @api.documentation
     def documentation():
         # Swagger UI from a template of the web pages: no inline script or style (their CSP).
-        return render_template("api_docs.html", title=api.title, specs_url=url_for(api.endpoint("specs")))
+        return render_template("api_docs.html", title=f"{settings.name} API", specs_url=url_for(api.endpoint("specs")))
 
     for namespace in COMMON_NAMESPACES + mode_namespaces(settings.mode):
         api.add_namespace(namespace, path="/v2")

@@ -8,10 +8,12 @@ unexpected exceptions to JSON bodies.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from horde.db import is_disconnect
 from horde.domain import errors
 from horde.modes import Mode, mode_owning_path
 
@@ -69,10 +71,46 @@ def render(exc: Exception, served: Mode) -> Response:
         allowed = getattr(exc, "valid_methods", None)
         if allowed:
             headers["Allow"] = ", ".join(allowed)
+    elif is_disconnect(exc):
+        err = errors.DatabaseUnavailable()
+        _log_database_down(exc)
     else:
         log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            exc.horde_logged = True  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
         err = errors.HordeError()
+    if isinstance(err, errors.DatabaseUnavailable):
+        headers["Retry-After"] = str(err.retry_after)
     return json_response(err.body(), err.status, headers)
+
+
+_last_database_log = 0.0
+
+
+def _log_unrendered(log_exception):
+    """flask-restx logs a traceback for every answer of status 500 or more, after `render`
+    made it: a 503 `DatabaseUnavailable` during an outage is expected (one line every few
+    seconds says so), and `render` already logged every unexpected error. Errors that never
+    reached `render` are still logged."""
+
+    def log(exc_info) -> None:
+        exc = exc_info[1] if exc_info else None
+        if exc is not None and (isinstance(exc, errors.HordeError) or is_disconnect(exc) or getattr(exc, "horde_logged", False)):
+            return
+        log_exception(exc_info)
+
+    return log
+
+
+def _log_database_down(exc: Exception) -> None:
+    """One line (no traceback) every few seconds while the database is unreachable."""
+    global _last_database_log
+    now = time.monotonic()
+    if now - _last_database_log >= 10:
+        _last_database_log = now
+        log.warning("database unavailable, answering 503: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
 def install(app: Flask, api, served: Mode) -> None:
@@ -83,6 +121,7 @@ def install(app: Flask, api, served: Mode) -> None:
 
     app.register_error_handler(HTTPException, handler)
     app.register_error_handler(Exception, handler)
+    app.log_exception = _log_unrendered(app.log_exception)
 
     @api.errorhandler(Exception)
     def _restx_handler(exc: Exception):

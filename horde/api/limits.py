@@ -1,16 +1,22 @@
 """Rate limits (spec/api.md §8), in one table, applied with flask-limiter.
 
 The default is 90 per minute per client IP, counted per route. Routes listed here replace
-the default with their own limits and keys. Counters live in Redis when configured, so
-all server processes share them; in memory otherwise.
+the default with their own limits and keys. Counters live in the horde's cache
+(`CacheStorage`): Redis when configured, the shared database cache without it or while
+Redis is unreachable, so every server process counts against the same numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import time
+
 from flask import Flask, request
 from flask_limiter import Limiter
+from limits.storage import Storage
+
+from horde.cache import Cache
 
 from horde.settings import Settings
 
@@ -57,17 +63,56 @@ ROUTE_LIMITS: dict[str, list[tuple]] = {
     "web.reset_key": [("5 per minute", ip_key), ("30 per hour", ip_key)],
     "web.transfer": [("1 per second", ip_key, ["POST"]), ("90 per hour", ip_key, ["POST"])],
 }
-EXEMPT = ("heartbeat", "upload_result", "download_result")
+EXEMPT = ("heartbeat", "readiness", "upload_result", "download_result")
+
+
+class CacheStorage(Storage):
+    """A `limits` storage (fixed windows) over the horde's cache, so rate limits fail over
+    with it: `horde-cache://`, with the cache passed as the `cache` option. Windows are
+    decided by this module's `time` (tests move it)."""
+
+    STORAGE_SCHEME = ["horde-cache"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, cache: Cache | None = None, **options) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        if cache is None:
+            raise ValueError("CacheStorage needs the horde's cache (storage option `cache`)")
+        self.cache = cache
+
+    @property
+    def base_exceptions(self):
+        return Exception
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.cache.incr(f"limit:{key}", amount, float(expiry), now=time.time())[0]
+
+    def get(self, key: str) -> int:
+        found = self.cache.counter(f"limit:{key}", now=time.time())
+        return 0 if found is None else found[0]
+
+    def get_expiry(self, key: str) -> float:
+        now = time.time()
+        found = self.cache.counter(f"limit:{key}", now=now)
+        return now if found is None else found[1]
+
+    def check(self) -> bool:
+        return self.cache.ping()
+
+    def reset(self) -> int | None:
+        self.cache.delete_prefix("limit:")
+        return None
+
+    def clear(self, key: str) -> None:
+        self.cache.delete(f"limit:{key}")
 
 
 def install(app: Flask, settings: Settings) -> Limiter:
-    storage = settings.redis_url or "memory://"
     limiter = Limiter(
         key_func=ip_key,
         app=app,
         default_limits=[DEFAULT_LIMIT],
-        storage_uri=storage,
-        storage_options={"socket_connect_timeout": 2} if settings.redis_url else {},
+        storage_uri="horde-cache://",
+        storage_options={"cache": app.extensions["horde"].cache},
         headers_enabled=True,
         enabled=settings.rate_limits,
         key_prefix=f"{settings.key_prefix}limits",

@@ -567,6 +567,14 @@ class SourceImageFetchBusy(HordeError):
     message = "The server is fetching too many source image URLs at once. Try again shortly, or send the image as base64."
 
 
+class DatabaseUnavailable(HordeError):
+    """The database cannot be reached (restarting, down, connection cut): try again shortly."""
+
+    status, rc = 503, "DatabaseUnavailable"
+    message = "The database is unavailable for a moment. Please try again in a few seconds."
+    retry_after = 5
+
+
 class TooManyPrompts(HordeError):
     status, rc = 429, "TooManyPrompts"
     message = "You have too many requests queued. Please wait for some to finish."

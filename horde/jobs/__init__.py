@@ -10,12 +10,7 @@ from flask import Flask
 
 from horde.db import utcnow
 from horde.domain.queue import alchemy, maintenance, stats
-from horde.jobs.locks import (
-    CacheLeaderLock,
-    FileLeaderLock,
-    LeaderLock,
-    PostgresLeaderLock,
-)
+from horde.jobs.locks import FileLeaderLock, LeaderLock, PostgresLeaderLock
 from horde.jobs.scheduler import PeriodicJob, Scheduler
 from horde.services import Services
 
@@ -23,9 +18,10 @@ HEARTBEAT_KEY = "scheduler:heartbeat"
 
 
 def leader_lock(services: Services) -> LeaderLock:
+    """The lock lives with the source of truth, Redis or not: a PostgreSQL advisory lock, or
+    a file next to a SQLite database. A Redis outage (or its return) can then never make
+    two leaders, and the upkeep runs on as long as the database does."""
     settings = services.settings
-    if settings.redis_url:
-        return CacheLeaderLock(services.cache)
     if services.db.engine.dialect.name == "postgresql":
         return PostgresLeaderLock(services.db.engine)
     return FileLeaderLock(Path(settings.data_dir) / f"scheduler-{settings.mode.value}.lock")
@@ -56,9 +52,10 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
             "expire-interrogations", 60.0, with_session(lambda s: alchemy.expire_interrogations(s, services, utcnow()))
         ),
         PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
+        PeriodicJob("cache-sweep", 60.0, services.cache.sweep),
         PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),
         PeriodicJob(
-            "generation-stats", 60.0,
+            "generation-stats", services.settings.stats_seconds,
             with_session(lambda s: stats.refresh(s, services.cache, services.settings.mode.value, utcnow())),
         ),
     ]

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from horde.db import is_disconnect
 from horde.jobs.locks import LeaderLock
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,17 @@ class Scheduler:
         self.is_leader = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing: set[str] = set()  # what failed last time: logged once, until it works again
 
     def run_once(self) -> None:
         """One tick: claim (or keep) leadership, then run whatever is due."""
         try:
             leader = self.lock.acquire()
-        except Exception:
-            log.exception("leader lock unavailable")
+        except Exception as exc:
+            self._failed("leader lock", exc)
             leader = False
+        else:
+            self._worked("leader lock")
         if leader != self.is_leader:
             log.info("scheduler %s %s leadership", self.lock.node_id, "took" if leader else "lost")
             self.is_leader = leader
@@ -50,9 +54,26 @@ class Scheduler:
                 continue
             try:
                 job.run()
-            except Exception:
-                log.exception("job %s failed", job.name)
+            except Exception as exc:
+                self._failed(f"job {job.name}", exc)
+            else:
+                self._worked(f"job {job.name}")
             job.next_run = time.monotonic() + job.interval
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        """The first failure in a row is logged whole; the repeats (a database that is down
+        fails every tick) are not, until it works again."""
+        if what in self._failing:
+            return
+        self._failing.add(what)
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # The database being unreachable needs no traceback; anything else gets one.
+        log.error("%s failed (not logged again until it works): %s", what, first_line, exc_info=None if is_disconnect(exc) else exc)
+
+    def _worked(self, what: str) -> None:
+        if what in self._failing:
+            self._failing.discard(what)
+            log.warning("%s works again", what)
 
     def run_forever(self) -> None:
         try:

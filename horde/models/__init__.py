@@ -1,5 +1,6 @@
 """ORM tables only. Importing this package registers every table on Base.metadata."""
 
+from horde.models.cache_entry import CacheEntry
 from horde.models.horde_state import HORDE_STATE_ID, HordeState
 from horde.models.interrogation import Interrogation
 from horde.models.job import Job
@@ -13,6 +14,7 @@ from horde.models.user import ANONYMOUS_USER_ID, User
 from horde.models.worker import Worker
 
 __all__ = [
+    "CacheEntry",
     "ANONYMOUS_USER_ID",
     "DailyStat",
     "GenerationStat",

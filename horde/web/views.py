@@ -26,7 +26,7 @@ from markupsafe import Markup
 from requests import RequestException
 from wtforms import ValidationError
 
-from horde import documents
+from horde import documents, public_url
 from horde.domain import errors
 from horde.api.context import client_ip
 from horde.db import utcnow
@@ -115,7 +115,7 @@ def index():
     return jsonify(
         {
             "message": f"{settings.name}: {settings.mode.description} through the AI Horde API v2.",
-            "api": f"{settings.effective_public_url}/api/",
+            "api": f"{public_url.current(settings)}/api/",
         }
     )
 
@@ -210,7 +210,7 @@ def delete_account():
 @bp.get("/login/<provider>")
 def login(provider: str):
     client = _client(provider)
-    redirect_uri = f"{services().settings.effective_public_url}{url_for('web.callback', provider=provider)}"
+    redirect_uri = f"{public_url.current(services().settings)}{url_for('web.callback', provider=provider)}"
     try:
         return client.authorize_redirect(redirect_uri)
     except RequestException:

@@ -94,3 +94,27 @@ def test_mode_change_with_wrong_type(client, users):
 def test_mode_change_needs_a_key(client):
     response = client.put("/api/v2/status/modes", json={"raid_mode": True})
     assert response.status_code == 400 and "apikey" in response.get_json()["errors"]
+
+
+def test_swagger_document_reads_like_the_public_servers(app, text_app):
+    """Title, definition names and shapes as the public server's document has them (horde-sdk
+    checks its models against them); list limits are stated in words, still enforced."""
+    import json
+
+    for application, name in ((app, "Stable Horde"), (text_app, "KoboldAI Horde")):
+        doc = application.test_client().get("/api/swagger.json").get_json()
+        assert doc["info"]["title"] == "AI Horde" and name in doc["info"]["description"]
+        assert "maxItems" not in json.dumps(doc) and "minItems" not in json.dumps(doc)
+        definitions = doc["definitions"]
+        assert set(definitions["UsageDetails"]["properties"]) == {"megapixelsteps", "requests"}
+        assert set(definitions["UserThingRecords"]["properties"]) == {"megapixelsteps", "tokens"}
+        assert set(definitions["ResponseModelMessage"]["properties"]) == {"worker_id", "message", "origin", "expiry"}
+        assert {"id", "user_id", "created"} <= set(definitions["ResponseModelMessageDetails"]["properties"])
+        assert definitions["GenerationSubmitted"]["properties"] == {"reward": {"type": "number"}}
+    text_definitions = text_app.test_client().get("/api/swagger.json").get_json()["definitions"]
+    assert "seed" not in text_definitions["SubmitInputKobold"]["properties"]
+    assert "GenerationSubmittedKobold" not in text_definitions
+    image_doc = app.test_client().get("/api/swagger.json").get_json()
+    assert "At most 100 items." in image_doc["definitions"]["GenerationInputStable"]["properties"]["models"]["description"]
+    too_many = app.test_client().post("/api/v2/generate/async", json={"prompt": "a cat", "models": ["m"] * 101})
+    assert too_many.status_code == 400 and "models" in too_many.get_json()["errors"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import limits.storage.memory
 import pytest
 
 from horde.api import limits as route_limits
@@ -124,7 +123,7 @@ def test_every_limited_route_exists(limited_apps):
 @pytest.fixture
 def clock(monkeypatch):
     fake = Clock()
-    monkeypatch.setattr(limits.storage.memory, "time", fake)
+    monkeypatch.setattr(route_limits, "time", fake)  # the clock of the limits' storage
     return fake
 
 

@@ -125,3 +125,37 @@ def test_a_failing_job_does_not_stop_the_others(tmp_path):
     ).start()
     assert wait_for(lambda: len(ran) >= 2), "the job after the failing one stopped running"
     scheduler.stop()
+
+
+class AlwaysLeader:
+    node_id = "only"
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_job_failing_every_tick_is_logged_once_until_it_works(caplog):
+    """A database outage fails every job on every tick: one log line when it starts failing
+    and one when it works again, never a traceback per tick."""
+    import logging
+
+    database_down = True
+
+    def job() -> None:
+        if database_down:
+            raise ConnectionError("connection refused")
+
+    scheduler = Scheduler([PeriodicJob("snapshot", 0.0, job)], AlwaysLeader())
+    caplog.set_level(logging.INFO, logger="horde.jobs.scheduler")
+    for _ in range(20):
+        scheduler.run_once()
+    failures = [r for r in caplog.records if "job snapshot failed" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None
+    database_down = False
+    scheduler.run_once()
+    scheduler.run_once()
+    assert [r.getMessage() for r in caplog.records].count("job snapshot works again") == 1
+    assert len(caplog.records) == 3  # took leadership, failed, works again

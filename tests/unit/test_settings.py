@@ -28,9 +28,10 @@ def test_environment_values_are_typed():
             "HORDE_DEFAULT_CONCURRENCY": "12",
             "HORDE_ADMINS": '["root#1", "ops#7"]',
             "HORDE_DATABASE_URL": "postgresql+psycopg2://h@db/h",
+            "HORDE_STATS_SECONDS": "2.5",
         }
     )
-    assert s.port == 8123 and s.rate_limits is False and s.default_concurrency == 12
+    assert s.port == 8123 and s.rate_limits is False and s.default_concurrency == 12 and s.stats_seconds == 2.5
     assert s.admins == ["root#1", "ops#7"]
     assert not s.is_sqlite
 
@@ -41,7 +42,8 @@ def test_comma_separated_admins():
 
 @pytest.mark.parametrize(
     "env",
-    [{"HORDE_PORT": "eighty"}, {"HORDE_RATE_LIMITS": "maybe"}, {"HORDE_MODE": "video"}],
+    [{"HORDE_PORT": "eighty"}, {"HORDE_RATE_LIMITS": "maybe"}, {"HORDE_MODE": "video"},
+     {"HORDE_STATS_SECONDS": "0"}, {"HORDE_STATS_SECONDS": "often"}],
 )
 def test_bad_values_are_refused_with_the_variable_named(env):
     with pytest.raises((SettingsError, ValueError)) as info:
@@ -63,3 +65,32 @@ def test_fetching_private_addresses_is_off_unless_asked_for():
     assert s.fetch_allow_private is True and s.fetch_concurrency == 2 and s.fetch_deadline == 2.5
     with pytest.raises(SettingsError):
         Settings.from_env({"HORDE_FETCH_DEADLINE": "soon"})
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgresql://horde:pw@db:5432/horde_image",  # what most platforms hand out
+        "postgres://horde:pw@db:5432/horde_image",  # Heroku and others
+        "postgresql+psycopg2://horde:pw@db:5432/horde_image",
+        "POSTGRESQL://horde:pw@db:5432/horde_image",
+    ],
+)
+def test_postgresql_urls_all_go_through_psycopg2(given):
+    settings = Settings.from_env({"HORDE_DATABASE_URL": given})
+    assert settings.effective_database_url == "postgresql+psycopg2://horde:pw@db:5432/horde_image"
+    from sqlalchemy import create_engine
+
+    engine = create_engine(settings.effective_database_url)  # no connection: the driver module loads
+    assert engine.dialect.driver == "psycopg2"
+    engine.dispose()
+
+
+def test_a_postgresql_driver_that_is_not_installed_is_named():
+    with pytest.raises(SettingsError, match="psycopg.*postgresql://"):
+        Settings.from_env({"HORDE_DATABASE_URL": "postgresql+psycopg://horde@db/horde"})
+
+
+def test_sqlite_urls_are_left_alone(tmp_path):
+    url = f"sqlite:///{tmp_path}/x.db"
+    assert Settings.from_env({"HORDE_DATABASE_URL": url}).effective_database_url == url

@@ -56,6 +56,15 @@ class Browserless:
 
     def __init__(self, app, provider: LocalProvider | None = None):
         self.app, self.client, self.provider = app, app.test_client(), provider
+        # As a browser on `make run`'s address: links (login redirects) name the host used.
+        open_request = self.client.open
+
+        def open_on_make_run_address(*args, **kwargs):
+            if not (args and not isinstance(args[0], str)):  # not a prepared request (redirects)
+                kwargs.setdefault("base_url", "http://127.0.0.1:7001")
+            return open_request(*args, **kwargs)
+
+        self.client.open = open_on_make_run_address
 
     def get(self, path: str, **kwargs):
         return self.client.get(path, **kwargs)

@@ -37,6 +37,7 @@ def test_login_sends_the_browser_to_the_provider_with_state_and_pkce(web, provid
     query = parse_qs(urlsplit(location).query)
     assert query["client_id"] == [client_id]
     assert query["response_type"] == ["code"]
+    # No HORDE_PUBLIC_URL: the address the browser used.
     assert query["redirect_uri"] == [f"http://127.0.0.1:7001/callback/{provider}"]
     assert len(query["state"][0]) >= 20
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) >= 43

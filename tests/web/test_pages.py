@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from tests.conftest import build_app, make_settings
 from tests.web.conftest import Browserless
 
@@ -58,5 +60,6 @@ def test_api_answers_never_open_or_set_a_session(plain):
 
 def test_the_service_info_logo_is_served(plain):
     logo = plain.get("/.well-known/serviceinfo").get_json()["software"]["logo"]
-    answer = plain.get(logo.split("127.0.0.1:7001", 1)[1])
+    assert logo == "http://127.0.0.1:7001/static/logo.png"  # the host the request came to
+    answer = plain.get(urlsplit(logo).path)
     assert answer.status_code == 200 and answer.mimetype == "image/png"

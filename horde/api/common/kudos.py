@@ -7,7 +7,7 @@ from flask_restx import Namespace, Resource, fields
 
 from horde.api import validation
 from horde.api.context import APIKEY_HELP, caller, services, session
-from horde.domain import errors
+from horde.domain import errors, events
 from horde.domain.accounts import ledger, transfers
 
 ns = Namespace("kudos", description="Kudos transfers", path="/v2")
@@ -45,6 +45,7 @@ class KudosTransfer(Resource):
         if key is not None and len(key) > 255:
             raise errors.ValidationFailed(errors={"Idempotency-Key": "at most 255 characters"})
         moved = transfers.transfer(session(), services().cache, source, body["username"], amount, key)
+        events.emit(events.KUDOS_TRANSFERRED, float(moved))
         return {"transferred": float(moved)}
 
 

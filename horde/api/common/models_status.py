@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
@@ -55,6 +57,8 @@ class Models(Resource):
 class SingleModel(Resource):
     @ns.response(200, "Success (an empty list when nobody serves it)", [active_model])
     def get(self, model_name: str):
-        """One model's entry."""
+        """One model's entry. A name whose slash is encoded twice (`a%252Fb`, as horde-sdk sends
+        it so that no proxy turns it into a path separator) is found too."""
         kind = services().settings.mode.value
-        return [entry for entry in _entries(kind) if entry["name"] == model_name]
+        names = {model_name, unquote(model_name)}
+        return [entry for entry in _entries(kind) if entry["name"] in names]

@@ -1,4 +1,4 @@
-"""GET /stats/img/totals, /stats/img/models (image mode); /stats/text/totals, /stats/text/models (text)."""
+"""GET /stats/img/totals, /stats/img/models, /stats/text/totals, /stats/text/models (every mode)."""
 
 from __future__ import annotations
 

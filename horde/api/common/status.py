@@ -1,4 +1,4 @@
-"""GET /status/heartbeat, GET and PUT /status/modes, GET /status/news."""
+"""GET /status/heartbeat, GET /status/ready, GET and PUT /status/modes, GET /status/news."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from horde.db import utcnow
 from horde.domain import errors
 from horde.domain.community import news
 from horde.domain.moderation import horde_modes
-from horde.domain.status import performance
+from horde.domain.status import performance, readiness
 
 ns = Namespace("status", description="How the horde is doing", path="/v2")
 
@@ -72,6 +72,33 @@ class Heartbeat(Resource):
         """Is this node alive, and can it reach its database?"""
         # Only the keys horde-sdk's strict model knows (docs/compatibility.md).
         return {"message": "OK" if services().db.ping() else "DOWN", "version": __version__}
+
+
+ready_model = ns.model(
+    "Readiness",
+    {
+        "ready": fields.Boolean(description="Can this node serve the core loop now?"),
+        "degraded": fields.Boolean(description="Redis is configured but unreachable: serving from fallbacks"),
+        "reasons": fields.List(fields.String, description="What makes the node unready"),
+        "database": fields.Raw(description="ok, backend"),
+        "redis": fields.Raw(description="configured, ok (null when not configured), serving_from"),
+        "storage": fields.Raw(description="ok, backend"),
+        "message": fields.String(description="Only when not ready"),
+        "rc": fields.String(description="NotReady, only when not ready"),
+    },
+)
+
+
+@ns.route("/status/ready", endpoint="readiness")
+class Ready(Resource):
+    @ns.response(200, "Ready", ready_model)
+    @ns.response(503, "Not ready", ready_model)
+    def get(self):
+        """Readiness for load balancers: each dependency, and 503 when the core loop cannot be served."""
+        report = readiness.check(services())
+        if report["ready"]:
+            return report, 200
+        return {**report, "message": "Not ready: " + "; ".join(report["reasons"]), "rc": "NotReady"}, 503, {"Retry-After": "5"}
 
 
 @ns.route("/status/modes", endpoint="horde_modes")

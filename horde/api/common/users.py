@@ -18,7 +18,7 @@ kudos_details = ns.model(
     "UserKudosDetails",
     {b: fields.Float(default=0) for b in ledger.KUDOS_BUCKETS},
 )
-_things = ns.model("UsageDetails", {"megapixelsteps": fields.Float(default=0), "tokens": fields.Integer(default=0)})
+_things = ns.model("UserThingRecords", {"megapixelsteps": fields.Float(default=0), "tokens": fields.Integer(default=0)})
 _per_type = ns.model(
     "UserAmountRecords",
     {"image": fields.Integer(default=0), "text": fields.Integer(default=0), "interrogation": fields.Integer(default=0)},
@@ -34,7 +34,7 @@ records = ns.model(
     },
 )
 # Old counters, always null (the records replace them): documented as such.
-usage = ns.model("UsageDetailsOld", {"megapixelsteps": nullable(fields.Float()), "requests": nullable(fields.Integer())})
+usage = ns.model("UsageDetails", {"megapixelsteps": nullable(fields.Float()), "requests": nullable(fields.Integer())})
 contributions = ns.model(
     "ContributionsDetails", {"megapixelsteps": nullable(fields.Float()), "fulfillments": nullable(fields.Integer())}
 )

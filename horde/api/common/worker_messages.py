@@ -11,15 +11,17 @@ from horde.db import utcnow
 from horde.domain.workers import messages
 
 ns = Namespace("worker_messages", description="Messages to workers", path="/v2")
+# The public server names both the body of a new message and the answers "ResponseModelMessage";
+# horde-sdk models that name with the body's four fields, so the answer has a name of its own.
 message_model = ns.model(
-    "ResponseModelMessage",
+    "ResponseModelMessageDetails",
     {
         "id": fields.String, "worker_id": fields.String, "user_id": fields.String, "message": fields.String,
         "origin": fields.String, "expiry": fields.String(description="RFC 822"), "created": fields.String(description="RFC 822"),
     },
 )
 message_input = ns.model(
-    "ResponseModelMessageInput",
+    "ResponseModelMessage",
     {
         "worker_id": fields.String(min_length=36, max_length=36, description="Omit (moderators) to message every worker"),
         "message": fields.String(required=True, min_length=1, max_length=10240),

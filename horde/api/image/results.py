@@ -32,11 +32,11 @@ def _verify(store: LocalStore, action: str, key: str) -> None:
 @ns.route("/results/upload/<string:key>", endpoint="upload_result")
 class UploadResult(Resource):
     def put(self, key: str):
-        """Upload a result image (raw WebP bytes, any or no Content-Type)."""
+        """Upload a result (raw bytes, any or no Content-Type; stored as they came, like a bucket)."""
         store = _local_store()
         _verify(store, "upload", key)
         data = request.get_data(cache=False)
-        images.check_result(data, services().settings.max_upload_bytes)
+        images.check_upload(data, services().settings.max_upload_bytes)
         store.put(key, data)
         return {"message": "OK"}
 
@@ -44,10 +44,10 @@ class UploadResult(Resource):
 @ns.route("/results/download/<string:key>", endpoint="download_result")
 class DownloadResult(Resource):
     def get(self, key: str):
-        """Download a result or source image."""
+        """Download a result or source image (the bytes the worker uploaded)."""
         store = _local_store()
         _verify(store, "download", key)
         data = store.get(key)
         if data is None:
             raise errors.NotFound("This image no longer exists.")
-        return Response(data, mimetype="image/webp", headers={"Cache-Control": "private, max-age=1800"})
+        return Response(data, mimetype=images.content_type(data), headers={"Cache-Control": "private, max-age=1800"})

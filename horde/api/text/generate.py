@@ -83,7 +83,7 @@ class TextSubmit(Resource):
     @ns.response(200, "Delivered", M["submitted"])
     def post(self):
         """Deliver generated text."""
-        body = validation.body(M["submit"])
+        body = validation.body(M["submit_body"])
         user = caller(recent=True)
         reward = generation.submit_job(session(), services(), user, body, "text", utcnow())
         return {"reward": reward}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_restx import Namespace, fields
+from flask_restx import Model, Namespace, fields
 
 from horde.api.shared_fields import check_fields, nullable, pop_input_fields, pop_message_fields, request_lists
 from horde.domain.queue import text_requests
@@ -87,12 +87,15 @@ def build(ns: Namespace) -> dict:
         "ttl": nullable(fields.Integer()), "messages": fields.List(fields.Nested(m["message"])),
         "extra_source_images": nullable(fields.Raw()),
     })
-    m["submit"] = ns.model("SubmitInputKobold", {
+    submit = {
         "id": fields.String(required=True),
         "generation": fields.String(required=True, description="The generated text"),
         "state": fields.String(enum=["ok", "censored", "faulted", "csam"], default="ok"),
-        "seed": fields.Integer(default=0),
         "gen_metadata": fields.List(fields.Nested(m["metadata"])),
-    })
-    m["submitted"] = ns.model("GenerationSubmittedKobold", {"reward": fields.Float})
+    }
+    m["submit"] = ns.model("SubmitInputKobold", submit)
+    # Bridges may also report the seed they used. The document leaves it out, as horde-sdk's
+    # SubmitInputKobold does (docs/compatibility.md); the body is still checked with it.
+    m["submit_body"] = Model("SubmitInputKoboldBody", {**submit, "seed": fields.Integer(default=0)})
+    m["submitted"] = ns.model("GenerationSubmitted", {"reward": fields.Float})
     return m

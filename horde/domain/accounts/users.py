@@ -40,7 +40,7 @@ def find_by_reference(session: Session, reference: str) -> User:
     user_id = aliases.user_id(ref) if "#" not in ref else aliases.alias_id(ref)
     if user_id is not None:
         return get_user(session, user_id)
-    matches = session.scalars(select(User).where(User.username == ref)).all()
+    matches = session.scalars(select(User).where(func.lower(User.username) == ref.lower())).all()
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -89,7 +89,7 @@ def create_user(
     """Create a user and return it with its API key, which is shown once and never stored."""
     api_key = apikeys.new_api_key()
     user = User(
-        username=clean_username(username),
+        username=free_username(session, username),
         oauth_id=oauth_id or str(uuid.uuid4()),
         pseudonymous=oauth_id is None,
         api_key_hash=hasher.hash(api_key),
@@ -243,11 +243,17 @@ def modify(session: Session, actor: User, target: User, changes: dict[str, Any],
             raise errors.NotModerator()
         if name in SELF_FIELDS and not (is_self or is_mod):
             raise errors.NotModerator("Only the user themselves or a moderator can change this.")
+    return apply_changes(session, target, present, actor_id=actor.id)
+
+
+def apply_changes(session: Session, target: User, present: dict[str, Any], actor_id: int | None = None) -> dict:
+    """Set the fields of `present` (no None values), whoever may: `modify` checks the caller
+    first; the operator's CLI (`horde user set`) may set them all."""
     result: dict[str, Any] = {}
     if "kudos" in present:
         if present["kudos"] > 0 and ledger.room_below_ceiling(session, target.id) < present["kudos"]:
             raise errors.KudosAboveMaximum()
-        ledger.move_kudos(session, target, present["kudos"], bucket="admin", reason="admin", other_user_id=actor.id)
+        ledger.move_kudos(session, target, present["kudos"], bucket="admin", reason="admin", other_user_id=actor_id)
         session.refresh(target)
         result["new_kudos"] = round(target.kudos, 2)
     if "monthly_kudos" in present:

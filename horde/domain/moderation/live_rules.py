@@ -85,8 +85,8 @@ class LiveRules:
                 found = cache.get(VERSIONS_KEY)
                 if found is not None:
                     return int(found[0]), int(found[1])
-            except Exception:
-                log.warning("moderation versions: cache unavailable, reading the database", exc_info=True)
+            except Exception as exc:
+                log.warning("moderation versions: cache unavailable (%s), reading the database", exc)
         row = db.read_one(_VERSIONS)
         versions = (int(row[0]), int(row[1])) if row is not None else (0, 0)
         try:

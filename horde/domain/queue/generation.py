@@ -16,7 +16,7 @@ from types import ModuleType
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from horde.domain import errors
+from horde.domain import errors, events
 from horde.domain.accounts import ledger
 from horde.domain.moderation import horde_modes, screening
 from horde.domain.queue import (
@@ -231,6 +231,7 @@ def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str,
         return PopResult(popped=None, skipped=skipped, source_urls={}, messages=notes)
     notes = _messages(session, svc, worker.id, now)
     session.commit()
+    events.emit(events.JOBS_POPPED, len(popped.job_ids), kind=kind)
     return PopResult(popped=popped, skipped={}, source_urls=_source_payload(svc, popped, profile), messages=notes)
 
 
@@ -280,6 +281,7 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
     if state == job_states.FAULTED:
         engine.fail_job(session, job, now)
         session.commit()
+        events.emit(events.JOBS_FAULTED, 1, kind=kind)
         return 0.0
     generation = body.get("generation", "")
     if kind == "image":
@@ -305,6 +307,8 @@ def submit_job(session: Session, svc: Services, user: User, body: dict, kind: st
         generation=generation, gen_metadata=metadata, now=now, reward=reward,
     )
     session.commit()
+    events.emit(events.JOBS_DELIVERED, 1, kind=kind)
+    events.emit(events.KUDOS_REWARDED, reward, kind=kind)
     return reward
 
 

@@ -20,12 +20,16 @@ MAX_URL_BYTES = 5 * 1024 * 1024
 Image.MAX_IMAGE_PIXELS = MAX_RESULT_SIDE * MAX_RESULT_SIDE
 
 
-def check_result(data: bytes, max_bytes: int) -> None:
-    """A worker's upload must be a bounded image that decodes."""
+def _check_size(data: bytes, max_bytes: int) -> None:
     if not data:
         raise errors.ImageValidationFailed("The upload is empty.")
     if len(data) > max_bytes:
         raise errors.ImageValidationFailed(f"The upload is larger than {max_bytes} bytes.")
+
+
+def check_result(data: bytes, max_bytes: int) -> None:
+    """A base64 result must be a bounded image that decodes (it is stored as WebP)."""
+    _check_size(data, max_bytes)
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
@@ -36,6 +40,34 @@ def check_result(data: bytes, max_bytes: int) -> None:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise errors.ImageValidationFailed("The upload is not a readable image.") from None
+
+
+def check_upload(data: bytes, max_bytes: int) -> None:
+    """What a worker PUTs to its upload URL is stored as it came, like an object in a bucket:
+    any bytes, bounded in size; when they decode as an image, its dimensions are checked."""
+    _check_size(data, max_bytes)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:
+        raise errors.ImageValidationFailed("The uploaded image is too large.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return  # not an image we can read: kept as bytes
+    if width > MAX_RESULT_SIDE or height > MAX_RESULT_SIDE:
+        raise errors.ImageValidationFailed("The uploaded image is too large.")
+
+
+# What a download says it holds: the image formats workers upload, by their first bytes.
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
+
+
+def content_type(data: bytes) -> str:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, mimetype in _SIGNATURES:
+        if data.startswith(signature):
+            return mimetype
+    return "application/octet-stream"
 
 
 def to_webp(data: bytes, quality: int = 95) -> bytes:

@@ -12,7 +12,7 @@ import logging
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from horde.domain import errors
+from horde.domain import errors, events
 from horde.domain.accounts import ledger
 from horde.domain.queue import engine
 from horde.domain.workers import live, matching
@@ -42,6 +42,7 @@ def requeue_stale_jobs(session: Session, now: dt.datetime) -> int:
         except (errors.DuplicateGen, errors.AbortedGen):
             continue  # delivered or aborted meanwhile
     session.commit()
+    events.emit(events.JOBS_TIMED_OUT, aborted)
     return aborted
 
 
@@ -65,6 +66,7 @@ def expire_requests(session: Session, svc: Services, now: dt.datetime) -> int:
     for _, extra in expired:
         keys.extend((extra or {}).get("sources") or [])
     svc.store.delete(keys)
+    events.emit(events.REQUESTS_EXPIRED, len(ids))
     return len(ids)
 
 

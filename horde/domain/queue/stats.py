@@ -2,7 +2,10 @@
 
 Deliveries append raw rows (`record`). The scheduler folds new rows into daily buckets and
 totals (`roll_up`) and compiles the windows into a snapshot in the cache (`compile_windows`); the
-`/stats/*` routes read that snapshot, compiling it once only when the cache has none.
+`/stats/*` routes read that snapshot, compiling it once only when the cache has none. Each
+snapshot names the roll-up it was compiled after, and a reader whose snapshot is older than the
+database's roll-up compiles a new one: without Redis every process has a cache of its own, and
+all of them show the same roll-up.
 """
 
 from __future__ import annotations
@@ -93,16 +96,29 @@ def compile_windows(session: Session, kind: str, now: dt.datetime) -> dict:
     return {name: {model: list(value) for model, value in models.items()} for name, models in windows.items()}
 
 
-def refresh(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:
-    roll_up(session, kind)
-    snapshot = compile_windows(session, kind, now)
+def _rolled_up_to(session: Session, kind: str) -> int:
+    return session.scalar(select(StatsCursor.last_id).where(StatsCursor.kind == kind)) or 0
+
+
+def _compile(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:
+    snapshot = {**compile_windows(session, kind, now), "rolled_up_to": _rolled_up_to(session, kind)}
     cache.set(f"stats:{kind}", snapshot, SNAPSHOT_SECONDS)
     return snapshot
 
 
+def refresh(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:
+    roll_up(session, kind)
+    return _compile(session, cache, kind, now)
+
+
 def snapshot(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:
+    """The cached snapshot while it is of the latest roll-up (one primary-key read to know)."""
     found = cache.get(f"stats:{kind}")
-    return found if found is not None else refresh(session, cache, kind, now)
+    if found is None:
+        return refresh(session, cache, kind, now)
+    if found.get("rolled_up_to") != _rolled_up_to(session, kind):
+        return _compile(session, cache, kind, now)
+    return found
 
 
 def totals(snap: dict, count_name: str, things_name: str) -> dict:

@@ -128,6 +128,15 @@ def modify(session: Session, actor: User, worker: Worker, changes: dict) -> dict
         raise errors.NotModerator("Only moderators can pause workers.")
     if not (is_owner or actor.moderator):
         raise errors.NotOwner("Only the worker's owner or a moderator can change it.")
+    return apply_changes(session, worker, changes)
+
+
+def apply_changes(session: Session, worker: Worker, changes: dict) -> dict:
+    """Set the fields of `changes` that are not None, whoever may: `modify` checks the caller
+    first; the operator's CLI (`horde worker set`) may set them all."""
+    present = {k: v for k, v in changes.items() if v is not None and k != "maintenance_msg"}
+    if not present:
+        raise errors.NoWorkerModSelected()
     result: dict[str, Any] = {}
     if "maintenance" in present:
         worker.maintenance = bool(present["maintenance"])
@@ -189,6 +198,11 @@ def delete(session: Session, actor: User, worker: Worker) -> dict:
         raise errors.AnonForbiddenWorker()
     if not (actor.id == worker.owner_id or actor.moderator):
         raise errors.NotOwner("Only the worker's owner or a moderator can delete it.")
+    return remove(session, worker)
+
+
+def remove(session: Session, worker: Worker) -> dict:
+    """Delete a worker that has no job in progress, whoever asks (`delete` checks the caller)."""
     busy = session.scalar(
         select(func.count()).select_from(Job).where(Job.worker_id == worker.id, Job.state == job_states.PROCESSING)
     )

@@ -207,12 +207,35 @@ def test_too_much_metadata_is_refused_before_anything_is_stored(loop, worker_key
     assert loop.check(request_id)["processing"] == 1
 
 
+def test_any_uploaded_bytes_are_the_result_as_they_came(loop, worker_key):
+    """Like the public bucket (and horde-sdk's own round trip, which PUTs raw pixels): the upload
+    is stored as it came, and the result downloads as those bytes."""
+    import urllib.parse
+
+    request_id = loop.request().get_json()["id"]
+    job = loop.pop(worker_key)
+    raw = bytes(range(256)) * 300  # raw pixels, no image header
+    loop.upload(job["r2_upload"], raw)
+    assert loop.submit(worker_key, job["id"])["reward"] > 0
+    generation = loop.status(request_id)["generations"][0]
+    parsed = urllib.parse.urlsplit(generation["img"])
+    downloaded = loop.client.get(f"{parsed.path}?{parsed.query}")
+    assert downloaded.status_code == 200 and downloaded.data == raw
+    assert downloaded.mimetype == "application/octet-stream"
+
+
 def test_upload_refusals(loop, worker_key):
+    from PIL import Image
+
     loop.request()
     job = loop.pop(worker_key)
     url = job["r2_upload"]
-    assert loop.upload(url, b"definitely not an image", expect=400).get_json()["rc"] == "ImageValidationFailed"
     assert loop.upload(url, b"", expect=400).get_json()["rc"] == "ImageValidationFailed"
+    import io
+
+    huge = io.BytesIO()
+    Image.new("L", (16385, 8)).save(huge, format="PNG")  # decodes as an image too wide for any result
+    assert loop.upload(url, huge.getvalue(), expect=400).get_json()["message"] == "The uploaded image is too large."
     forged = url.replace("signature=", "signature=0")
     assert loop.upload(forged, expect=403).get_json()["rc"] == "Forbidden"
     import re

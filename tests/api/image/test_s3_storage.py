@@ -68,3 +68,21 @@ def test_loop_through_presigned_urls(s3_app, s3_endpoint):
         expiry = session.get(GenerationRequest, request_id).expiry
         maintenance.expire_requests(session, svc, expiry + dt.timedelta(seconds=1))
     assert not svc.store.exists(f"{job['id']}.webp")
+
+
+def test_presigned_urls_name_the_public_endpoint(s3_endpoint, tmp_path):
+    """Inside a private network the server reaches the store at one address and workers at
+    another (docker-compose.yml): links carry the public one, and they work there."""
+    public = s3_endpoint.replace("127.0.0.1", "localhost")
+    settings = make_settings(
+        tmp_path, s3_bucket="horde-results", s3_endpoint_url=s3_endpoint, s3_region="us-east-1",
+        s3_access_key="k", s3_secret_key="s", s3_public_endpoint_url=public,
+    )
+    from horde.services import make_store
+
+    store = make_store(settings)
+    upload = store.upload_url("public-endpoint.webp")
+    assert upload.startswith(f"{public}/horde-results/public-endpoint.webp?")
+    assert requests.put(upload, data=b"webp", timeout=10).status_code == 200
+    assert store.get("public-endpoint.webp") == b"webp"  # through the server's own endpoint
+    assert requests.get(store.download_url("public-endpoint.webp"), timeout=10).content == b"webp"

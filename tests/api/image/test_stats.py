@@ -63,4 +63,31 @@ def test_roll_up_is_incremental(app, loop, users):
 def test_empty_horde(loop):
     totals = loop.client.get("/api/v2/stats/img/totals").get_json()
     assert totals["total"] == {"images": 0, "ps": 0} and set(totals) == {"minute", "hour", "day", "month", "total"}
-    assert loop.client.get("/api/v2/stats/text/totals").get_json()["rc"] == "ModeNotServed"
+
+
+
+def test_text_statistics_are_served_empty_on_an_image_horde(loop, users):
+    _, key = users.create("owner", trusted=True)
+    deliver(loop, key, "Deliberate", 10)
+    text_totals = loop.client.get("/api/v2/stats/text/totals")
+    assert text_totals.status_code == 200
+    assert text_totals.get_json() == {w: {"requests": 0, "tokens": 0} for w in ("minute", "hour", "day", "month", "total")}
+    assert loop.client.get("/api/v2/stats/text/models").get_json() == {"day": {}, "month": {}, "total": {}}
+
+
+def test_every_process_shows_the_latest_roll_up(app, loop, users):
+    """Without Redis each process has a cache of its own and the scheduler rolls up in another
+    process: a snapshot cached here must give way to a newer roll-up made there."""
+    from horde.cache import MemoryCache
+
+    _, key = users.create("owner", trusted=True)
+    svc = app.extensions["horde"]
+    scheduler_cache = MemoryCache()
+    with svc.db.session_factory() as session:
+        stats.refresh(session, scheduler_cache, "image", utcnow())
+    assert loop.client.get("/api/v2/stats/img/totals").get_json()["month"] == {"images": 0, "ps": 0}  # cached here
+    deliver(loop, key, "Deliberate", 10)
+    with svc.db.session_factory() as session:
+        stats.refresh(session, scheduler_cache, "image", utcnow())
+    assert loop.client.get("/api/v2/stats/img/totals").get_json()["month"] == {"images": 1, "ps": 512 * 512 * 10}
+    assert loop.client.get("/api/v2/stats/img/models").get_json()["month"] == {"Deliberate": 1}

@@ -208,3 +208,30 @@ def test_text_stats(text_app, tloop, scribe_key):
     models = tloop.client.get("/api/v2/stats/text/models").get_json()
     assert models["day"] == {MODEL: 2} and models["total"] == {MODEL: 2}
     assert request_id
+    # the image statistics are served on a text horde too, empty
+    image_totals = tloop.client.get("/api/v2/stats/img/totals")
+    assert image_totals.status_code == 200 and image_totals.get_json()["total"] == {"images": 0, "ps": 0}
+    for state in ("known", "custom", "all"):
+        assert tloop.client.get(f"/api/v2/stats/img/models?model_state={state}").get_json() == {"day": {}, "month": {}, "total": {}}
+
+
+def test_one_model_status_finds_a_name_whose_slash_is_encoded_twice(text_app, tloop, scribe_key):
+    from urllib.parse import quote
+
+    tloop.pop(scribe_key)
+    text_app.extensions["horde"].live.clear()
+    text_app.extensions["horde"].cache.delete("models:text")
+    twice = quote(quote(MODEL, safe=""), safe="")  # what horde-sdk sends: koboldcpp%252FLLaMA2...
+    assert [m["name"] for m in tloop.client.get(f"/api/v2/status/models/{twice}").get_json()] == [MODEL]
+    assert [m["type"] for m in tloop.client.get(f"/api/v2/status/models/{MODEL}").get_json()] == ["text"]
+    assert tloop.client.get("/api/v2/status/models/koboldcpp%252FNobody").get_json() == []
+
+
+def test_a_seed_that_is_not_a_number_is_refused(tloop, scribe_key):
+    """The document leaves `seed` out of SubmitInputKobold (as horde-sdk's model does); the body
+    is still checked with it."""
+    request_id = tloop.request().get_json()["id"]
+    job = tloop.pop(scribe_key)
+    body = tloop.submit(scribe_key, job["id"], expect=400, seed="forty-two")
+    assert body["rc"] == "ValidationError" and "seed" in body["errors"]
+    assert tloop.status(request_id)["processing"] == 1

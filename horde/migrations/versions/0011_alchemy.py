@@ -1,13 +1,13 @@
 """Alchemy: interrogations, their forms as queued requests, alchemists' max_tiles, kudos holds.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
