@@ -80,7 +80,7 @@ class Run:
 
     def __enter__(self) -> "Run":
         data = Path(tempfile.mkdtemp(prefix="horde-bench-"))
-        os.environ["HORDE_MODE"] = self.kind
+        os.environ["HORDE_MODE"] = "image" if self.kind == "alchemy" else self.kind
         self.server = BenchServer(self.args.server_workers, self.args.port, data, **self.env).start()
         try:
             return self._prepare(data)
@@ -276,7 +276,7 @@ def scenario_streams(args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("scenarios", nargs="*", default=["async", "pop", "loop", "check"])
-    parser.add_argument("--kind", choices=["image", "text"], default="image")
+    parser.add_argument("--kind", choices=["image", "text", "alchemy"], default="image", help="alchemy: pop and async only")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--processes", type=int, default=4, help="load generator processes")
     parser.add_argument("--server-workers", type=int, default=4, help="gunicorn processes")

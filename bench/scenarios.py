@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import random
 import time
@@ -27,6 +28,14 @@ TEXT_MODELS = [
 _out = io.BytesIO()
 Image.new("RGB", (64, 64), (120, 40, 200)).save(_out, format="WEBP")
 RESULT_WEBP = _out.getvalue()
+_png = io.BytesIO()
+Image.new("RGB", (640, 480), (20, 80, 140)).save(_png, format="PNG")
+SOURCE_PNG_B64 = base64.b64encode(_png.getvalue()).decode()
+ALCHEMY_FORMS = [
+    "caption", "nsfw", "interrogation", "describe", "aesthetic", "palette", "vectorize", "GFPGAN",
+    "RealESRGAN_x4plus", "strip_background",
+]
+POST_PROCESSORS = ("GFPGAN", "RealESRGAN_x4plus", "strip_background")
 
 
 def image_request(rng: random.Random) -> dict:
@@ -46,7 +55,18 @@ def text_request(rng: random.Random) -> dict:
     }
 
 
+def alchemy_request(rng: random.Random) -> dict:
+    """One form per request, so the queue's depth counts forms."""
+    return {"forms": [{"name": rng.choice(ALCHEMY_FORMS)}], "source_image": SOURCE_PNG_B64}
+
+
+REQUEST_MAKERS = {"image": image_request, "text": text_request, "alchemy": alchemy_request}
+
+
 def kind_paths(kind: str) -> dict[str, str]:
+    if kind == "alchemy":
+        return {"async": "/api/v2/interrogate/async", "pop": "/api/v2/interrogate/pop",
+                "submit": "/api/v2/interrogate/submit", "check": "/api/v2/interrogate/status/"}
     if kind == "text":
         return {"async": "/api/v2/generate/text/async", "pop": "/api/v2/generate/text/pop",
                 "submit": "/api/v2/generate/text/submit", "check": "/api/v2/generate/text/status/"}
@@ -58,7 +78,7 @@ async def submit_requests(client: Client, index: int, params: dict) -> None:
     """Clients posting requests as fast as the server answers, until a count or a deadline."""
     rng = random.Random(index)
     paths = kind_paths(params["kind"])
-    make = text_request if params["kind"] == "text" else image_request
+    make = REQUEST_MAKERS[params["kind"]]
     headers = {"apikey": params["requester"], "Client-Agent": "horde-bench:1:bench"}
     remaining = params.get("per_process")
     ids: list[str] = []
@@ -80,6 +100,9 @@ async def submit_requests(client: Client, index: int, params: dict) -> None:
 
 
 def worker_profile(rng: random.Random, kind: str, name: str) -> dict:
+    if kind == "alchemy":  # 3 of 10 forms, so about 30% of the queue
+        return {"name": name, "forms": rng.sample(ALCHEMY_FORMS, 3), "bridge_agent": REGEN, "amount": 1,
+                "max_tiles": rng.choice([4, 16, 80]), "threads": 1}
     if kind == "text":
         return {
             "name": name, "models": rng.sample(TEXT_MODELS, 2), "max_length": rng.choice([256, 512]),
@@ -95,7 +118,26 @@ def worker_profile(rng: random.Random, kind: str, name: str) -> dict:
     }
 
 
+def has_job(job) -> bool:
+    return bool(job and (job.get("id") or job.get("forms")))
+
+
+async def _deliver_forms(client: Client, params: dict, job: dict, paths: dict, key: str) -> None:
+    for form in job["forms"]:
+        if form.get("r2_upload"):
+            await client.call(measured(params, "upload"), "PUT", form["r2_upload"], data=RESULT_WEBP)
+            result = {form["form"]: "R2"}
+        else:
+            result = {form["form"]: "a bench result"}
+        body = {"id": form["id"], "result": result}
+        status, _ = await client.call(measured(params, "submit"), "POST", paths["submit"], json=body, headers={"apikey": key})
+        if status == 200:
+            client.samples.count("delivered")
+
+
 async def _deliver(client: Client, params: dict, job: dict, paths: dict, key: str) -> None:
+    if params["kind"] == "alchemy":
+        return await _deliver_forms(client, params, job, paths, key)
     if params["kind"] == "image":
         await client.call(measured(params, "upload"), "PUT", job["r2_uploads"][0], data=RESULT_WEBP)
         body = {"id": job["id"], "generation": "R2", "seed": int(job["payload"]["seed"]), "state": "ok"}
@@ -119,7 +161,7 @@ async def workers(client: Client, index: int, params: dict) -> None:
     """Simulated GPU workers: pop about once a second while idle; work, upload, submit."""
     rng = random.Random(1000 + index)
     paths = kind_paths(params["kind"])
-    make = text_request if params["kind"] == "text" else image_request
+    make = REQUEST_MAKERS[params["kind"]]
     requester = {"apikey": params["requester"], "Client-Agent": "horde-bench:1:bench"}
 
     async def one_worker(number: int) -> None:
@@ -130,7 +172,7 @@ async def workers(client: Client, index: int, params: dict) -> None:
         await asyncio.sleep(rng.random() * (params["idle_interval"] + params["work_seconds"]))
         while time.time() < params["deadline"]:
             status, job = await client.call(measured(params, "pop"), "POST", paths["pop"], json=profile, headers={"apikey": key})
-            if status != 200 or not job or not job.get("id"):
+            if status != 200 or not has_job(job):
                 client.samples.count("empty_pops")
                 await asyncio.sleep(params["idle_interval"])
                 continue
@@ -148,7 +190,7 @@ async def clients_until_done(client: Client, index: int, params: dict) -> None:
     """Clients that each queue a request, poll until it is done, and start again."""
     rng = random.Random(2000 + index)
     paths = kind_paths(params["kind"])
-    make = text_request if params["kind"] == "text" else image_request
+    make = REQUEST_MAKERS[params["kind"]]
     headers = {"apikey": params["requester"], "Client-Agent": "horde-bench:1:bench"}
 
     async def one_client() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from horde.db import utcnow
-from horde.domain.queue import maintenance, stats, webhooks
+from horde.domain.queue import alchemy, maintenance, stats, webhooks
 from horde.domain.status.dashboard import REFRESH_SECONDS, Dashboard
 from horde.jobs.locks import FileLeaderLock, LeaderLock, PostgresLeaderLock
 from horde.jobs.scheduler import PeriodicJob, Scheduler
@@ -52,6 +52,9 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
         PeriodicJob("queue-snapshot", 2.0, with_session(lambda s: maintenance.refresh_snapshots(s, services, utcnow()))),
         PeriodicJob("stale-jobs", 5.0, with_session(lambda s: maintenance.requeue_stale_jobs(s, utcnow()))),
         PeriodicJob("expire-requests", 30.0, with_session(lambda s: maintenance.expire_requests(s, services, utcnow()))),
+        PeriodicJob(
+            "expire-interrogations", 60.0, with_session(lambda s: alchemy.expire_interrogations(s, services, utcnow()))
+        ),
         PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
         PeriodicJob("cache-sweep", 60.0, services.cache.sweep),
         PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),

@@ -2,6 +2,7 @@
 
 from horde.models.cache_entry import CacheEntry
 from horde.models.horde_state import HORDE_STATE_ID, HordeState
+from horde.models.interrogation import Interrogation
 from horde.models.job import Job
 from horde.models.kudos import KudosEvent
 from horde.models.message import WorkerMessage
@@ -32,6 +33,7 @@ __all__ = [
     "HORDE_STATE_ID",
     "HordeState",
     "IPTimeout",
+    "Interrogation",
     "Job",
     "KudosEvent",
     "PromptFilter",

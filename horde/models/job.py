@@ -35,6 +35,7 @@ class Job(Base):
     generation: Mapped[str | None] = mapped_column(Text)  # text, or "R2" for a stored image
     gen_metadata: Mapped[list] = mapped_column(JSON, default=list)
     reward: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # the requester's hold for it
     things: Mapped[float] = mapped_column(Float, default=0.0)
     started: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     deadline: Mapped[dt.datetime] = mapped_column(DateTime)

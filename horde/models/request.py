@@ -20,7 +20,7 @@ class GenerationRequest(Base):
     __tablename__ = "requests"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # image | text
+    kind: Mapped[str] = mapped_column(String(16))  # image | text | interrogation
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
     prompt: Mapped[str] = mapped_column(Text)
     params: Mapped[dict] = mapped_column(JSON, default=dict)  # normalised worker payload
@@ -85,6 +85,11 @@ class GenerationRequest(Base):
     webhook: Mapped[str | None] = mapped_column(String(1024))
     proxied_account: Mapped[str | None] = mapped_column(String(255))
     extra: Mapped[dict] = mapped_column(JSON, default=dict)  # other accepted fields, kept as sent
+    # alchemy: the interrogation a form belongs to, and its source image's size in 512x512 tiles
+    interrogation_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("interrogations.id", ondelete="CASCADE"), index=True
+    )
+    tiles: Mapped[int] = mapped_column(Integer, default=0)
 
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expiry: Mapped[dt.datetime] = mapped_column(DateTime)

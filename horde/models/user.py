@@ -35,6 +35,9 @@ class User(Base):
     # What the floor added and the ceiling cut off (horde.domain.accounts.ledger): with it,
     # a balance is always the sum of its kudos events.
     kudos_adjustments: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Kudos held for work at workers (an alchemy form popped by a `require_upfront_kudos`
+    # alchemist): not spendable until the work is settled or ends (behaviour §2.8).
+    kudos_reserved: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     usage_megapixelsteps: Mapped[float] = mapped_column(Float, default=0.0)
     usage_tokens: Mapped[int] = mapped_column(BigId, default=0)

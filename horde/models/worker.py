@@ -43,6 +43,8 @@ class Worker(Base):
     # text
     max_length: Mapped[int] = mapped_column(Integer, default=512)
     max_context_length: Mapped[int] = mapped_column(Integer, default=2048)
+    # interrogation (alchemy): the largest source image it post-processes, in 512x512 tiles
+    max_tiles: Mapped[int] = mapped_column(Integer, default=80)
 
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     maintenance_msg: Mapped[str | None] = mapped_column(String(300))

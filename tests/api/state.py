@@ -13,6 +13,7 @@ _READS = {
     "queue_models": "SELECT count(*) FROM request_models",
     "jobs": "SELECT id, state FROM jobs ORDER BY id",
     "kudos_events": "SELECT count(*) FROM kudos_events",
+    "interrogations": "SELECT id FROM interrogations ORDER BY id",
     "messages": "SELECT count(*) FROM worker_messages",
     "teams": "SELECT count(*) FROM teams",
     "shared_keys": "SELECT id, name, kudos, utilized, expiry, max_image_pixels, max_image_steps, max_text_tokens"

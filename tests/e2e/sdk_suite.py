@@ -167,7 +167,6 @@ FILES = {
 # and take its job before any simulated worker could (the public server's CI runs it this way).
 ROUNDTRIP = f"{API}test_ai_worker_roundtrip_api_calls.py"
 
-ALCHEMY = "issue 15: alchemy (/v2/interrogate/*) is not served yet"
 OTHER_KIND = ("needs its own issue: it asks one horde for live models or images of both kinds; "
               "a horde of ours serves one kind (docs/design.md §1)")
 IMAGE_DOCUMENT = ("needs its own issue: it asks a text horde's Swagger document for the image routes "
@@ -224,9 +223,6 @@ TEXT_ONLY = [
 EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "image": {
         f"{GENERATE}test_remix": ("skip", "the SDK skips it: 'This test is too slow to run in CI'"),
-        "test_ai_horde_alchemy_api_calls::test_alchemy_request_cleanup": ("xfail", ALCHEMY),
-        f"{GENERATE}test_simple_client_alchemy_basic": ("xfail", ALCHEMY),
-        f"{GENERATE}test_check_alchemy_callback": ("xfail", ALCHEMY),
         f"{STATUS}test_horde_status_models_all": ("xfail", OTHER_KIND),
         f"{STATUS}test_horde_status_models_single_text": ("xfail", OTHER_KIND),
         f"{VALIDATE}test_all_ai_horde_model_defs_in_swagger_from_prod_swagger": ("xfail", EVERY_ROUTE),

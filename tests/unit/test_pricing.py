@@ -328,3 +328,29 @@ def test_text_reward_and_burn(case):
 
 def test_a_text_job_whose_request_expired_earns_nothing():
     assert text_jobs.reward_for(None, SimpleNamespace(model=PSYFIGHTER), VALIDATED, True, GENERATION_LONG) == 0.0
+
+
+# --- alchemy (behaviour §1.16, §2.4): reached through the kind module, as settlement reaches it
+@pytest.mark.parametrize(
+    "form,tiles,reward",
+    [
+        ("caption", 1, 1.0), ("nsfw", 255, 1.0), ("aesthetic", 9, 1.0), ("interrogation", 1, 3.0), ("interrogation", 40, 3.0),
+        ("GFPGAN", 1, 3.0), ("RealESRGAN_x4plus", 4, 12.0), ("strip_background", 255, 765.0), ("4x_AnimeSharp", 2, 6.0),
+    ],
+)
+@pytest.mark.parametrize("slow", [True, False])
+def test_alchemy_reward_and_burn(form, tiles, reward, slow):
+    from horde.domain.queue import alchemy, alchemy_jobs
+
+    new = alchemy._form_request(form, None, SimpleNamespace(id="i", tiles=tiles, trusted_workers=False, slow_workers=slow))
+    request = SimpleNamespace(kudos=new.price, slow_workers=slow)
+    assert alchemy_jobs.job_reward(request, None) == reward
+    assert alchemy_jobs.burn(request, reward) == reward + 1 + (1 if slow else 0)
+    assert alchemy_jobs.reward_multiplier("anything") == 1.0
+
+
+@pytest.mark.parametrize("size,tiles", [((1, 1), 1), ((512, 512), 1), ((513, 512), 2), ((1024, 1000), 4), ((7680, 8704), 255)])
+def test_alchemy_tiles(size, tiles):
+    from horde.domain.queue import alchemy
+
+    assert alchemy.tiles(*size) == tiles

@@ -28,7 +28,7 @@ worker_details = ns.model(
         "bridge_agent": fields.String, "max_pixels": fields.Integer, "megapixelsteps_generated": fields.Integer,
         "img2img": fields.Boolean, "painting": fields.Boolean, "post-processing": fields.Boolean,
         "lora": fields.Boolean, "controlnet": fields.Boolean, "sdxl_controlnet": fields.Boolean,
-        "max_length": fields.Integer, "max_context_length": fields.Integer,
+        "max_length": fields.Integer, "max_context_length": fields.Integer, "forms": fields.List(fields.String),
         "messages": fields.List(fields.Raw),
     },
 )

@@ -140,3 +140,35 @@ def apply_to_balance(session: Session, user_id: int, amount: float, bucket: str,
     session.connection().execute(statement, params)
 
 
+
+
+# --- holds (behaviour §2.8): kudos set aside for work at a worker --------------------------
+def sql_available():
+    """A user's spendable kudos as SQL: the balance above the floor (a balance at or under
+    zero counts as it is), less what is held for work in progress."""
+    floor = case(
+        (User.id == ANONYMOUS_USER_ID, FLOOR_ANONYMOUS), (User.pseudonymous, FLOOR_PSEUDONYMOUS), else_=FLOOR_OAUTH
+    )
+    return case((User.kudos > 0, User.kudos - floor), else_=User.kudos) - User.kudos_reserved
+
+
+def hold(session: Session, user_id: int, amount: float) -> bool:
+    """Set `amount` aside if the user has it available (one atomic UPDATE); False if not."""
+    if user_id == ANONYMOUS_USER_ID:
+        return False  # the anonymous account's row is never updated per request
+    statement = (
+        update(User).where(User.id == user_id, sql_available() >= amount)
+        .values(kudos_reserved=User.kudos_reserved + amount).execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def release(session: Session, user_id: int, amount: float) -> None:
+    """Give back a hold (the work ended without a debit, or the debit was made)."""
+    if amount <= 0:
+        return
+    left = User.kudos_reserved - amount
+    session.execute(
+        update(User).where(User.id == user_id).values(kudos_reserved=case((left < 0.005, 0.0), else_=left))
+        .execution_options(synchronize_session=False)
+    )

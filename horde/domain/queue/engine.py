@@ -140,10 +140,12 @@ def enqueue(
     proxied_account: str | None,
     downgraded: bool,
     now: dt.datetime,
+    charge: bool = True,
 ) -> None:
-    """Store an admitted request and put it in the queue; charge the request tax."""
+    """Store an admitted request and put it in the queue; charge the request tax (unless
+    `charge` is false: alchemy forms pay nothing up front and count as one request together)."""
     priority = queue_priority(user, downgraded)
-    key = sort_key(priority, now)
+    key = sort_key(priority, now) if new.ages else float(priority)
     workers = list(dict.fromkeys(worker_ids))[:5]
     # Values as parameters of constant Core statements: compiled once, no per-call SQL
     # building, and not the ORM's bulk-insert path (which costs more than the inserts).
@@ -163,6 +165,8 @@ def enqueue(
         [{"request_id": request_id, "model": m, "kind": new.kind, "sort_key": key, "created": now} for m in (new.models or [ANY_MODEL])],
     )
     changed(session, request_id, user.id)
+    if not charge:
+        return
     ledger.move_kudos(
         session, user, -new.tax, bucket="accumulated", reason="tax", request_id=request_id,
         also={f"requested_{new.kind}": ("add", 1), "last_active": ("set", now)},
@@ -372,6 +376,8 @@ def pop(
 
 def skipped(session: Session, profile: WorkerProfile) -> dict[str, int]:
     query, keys = matching.skipped_query(profile)
+    if not keys:  # no rule this worker could be skipped for reports a reason
+        return {}
     row = session.execute(query).one()
     return {key: int(value) for key, value in zip(keys, row) if value}
 
@@ -405,25 +411,33 @@ _SUBMISSION = (
 )
 
 
-def load_submission(session: Session, job_id: str, user: User) -> Submission:
-    """The job `user`'s worker is submitting, checked, with its request, worker and accounts."""
+def read_submission(session: Session, job_id: str) -> Submission | None:
+    """A job with its request, worker and accounts, as settling it needs them (unchecked)."""
     row = session.execute(_SUBMISSION, {"job_id": job_id}).first()
     if row is None:
+        return None
+    first, width = _FIRST_ACCOUNT_COLUMN, len(ledger.ACCOUNT_COLUMNS)
+    owner, requester = row[first:first + width], row[first + width:]
+    return Submission(
+        job=row[0], request=row[1], bridge_agent=row.bridge_agent if row.worker_found else None, team_id=row.team_id,
+        owner=ledger.Account(*owner) if owner[0] is not None else None,
+        requester=ledger.Account(*requester) if requester[0] is not None else None,
+    )
+
+
+def load_submission(session: Session, job_id: str, user: User) -> Submission:
+    """The job `user`'s worker is submitting, checked, with its request, worker and accounts."""
+    submission = read_submission(session, job_id)
+    if submission is None:
         raise errors.InvalidJobID(f"Processing Job with ID {job_id} does not exist.")
-    job = row[0]
+    job = submission.job
     if job.worker_owner_id != user.id:
         raise errors.WrongCredentials()
     if job.state == job_states.FAULTED:
         raise errors.AbortedGen(f"Processing Job with ID {job_id} took too long and was aborted. Please check your worker speed.")
     if job.state != job_states.PROCESSING:
         raise errors.DuplicateGen(f"Processing Job with ID {job_id} already submitted.")
-    first, width = _FIRST_ACCOUNT_COLUMN, len(ledger.ACCOUNT_COLUMNS)
-    owner, requester = row[first:first + width], row[first + width:]
-    return Submission(
-        job=job, request=row[1], bridge_agent=row.bridge_agent if row.worker_found else None, team_id=row.team_id,
-        owner=ledger.Account(*owner) if owner[0] is not None else None,
-        requester=ledger.Account(*requester) if requester[0] is not None else None,
-    )
+    return submission
 
 
 @lru_cache(maxsize=16)
@@ -464,6 +478,8 @@ def fail_job(session: Session, job: Job, now: dt.datetime) -> None:
     request = session.get(GenerationRequest, job.request_id, with_for_update=True, populate_existing=True)
     if request is None:
         return
+    if job.reserved:
+        ledger.release(session, request.user_id, job.reserved)
     values: dict = {"processing": R.processing - 1, "restarted": R.restarted + 1}
     requeue = False
     if request.cancelled:

@@ -75,7 +75,7 @@ def kind_module(kind: str) -> ModuleType:
     return JOB_RULES[kind]
 
 
-def _check_webhook(body: dict) -> str | None:
+def check_webhook(body: dict) -> str | None:
     webhook = body.get("webhook")
     if webhook is None:
         return None
@@ -184,7 +184,7 @@ def request_generation(
     horde_modes.ensure_not_in_maintenance(session)
     if client_agent in BANNED_CLIENT_AGENTS:
         raise errors.BannedClientAgent()
-    webhook = _check_webhook(body)
+    webhook = check_webhook(body)
     if style is not None and style.owner_id != user.id:
         new.tax += pricing.STYLE_TAX
     worker_ids = list(body.get("workers") or [])
@@ -272,7 +272,7 @@ def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str,
         if worker.maintenance:
             session.commit()
             raise errors.WorkerMaintenance(worker.maintenance_msg or errors.WorkerMaintenance.message)
-        skipped = _cached_skipped(session, svc, profile)
+        skipped = cached_skipped(session, svc, profile)
         notes = _messages(session, svc, worker.id, now)
         session.commit()
         return PopResult(popped=None, skipped=skipped, source_urls={}, messages=notes)
@@ -282,7 +282,7 @@ def pop_jobs(session: Session, svc: Services, user: User, body: dict, kind: str,
     return PopResult(popped=popped, skipped={}, source_urls=_source_payload(svc, popped, profile), messages=notes)
 
 
-def _cached_skipped(session: Session, svc: Services, profile) -> dict[str, int]:
+def cached_skipped(session: Session, svc: Services, profile) -> dict[str, int]:
     """Skip counts scan the live queue: an idle worker polling every second reuses them."""
     key = f"skipped:{profile.id}"
     cached = svc.cache.get(key)

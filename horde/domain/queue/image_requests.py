@@ -50,6 +50,7 @@ class NewRequest:
     warnings: list[dict] = field(default_factory=list)
     source_images: dict[str, str] = field(default_factory=dict)  # name -> base64 or URL
     extra_source_images: list[dict] = field(default_factory=list)
+    ages: bool = True  # priority aging (alchemy forms keep their kudos snapshot)
 
 
 def prompt_size(prompt: str, limit: int) -> None:

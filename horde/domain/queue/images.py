@@ -132,3 +132,22 @@ def read_source(value: str, fetcher: fetch.Fetcher, *, require_alpha: bool = Fal
 def image_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as image:
         return image.size
+
+
+def read_alchemy_source(value: str, fetcher: fetch.Fetcher, check_size) -> tuple[bytes | None, int, int]:
+    """An alchemy source image, checked: (bytes to store, width, height) for base64; (None,
+    width, height) for a URL, which workers download themselves (behaviour §8.3).
+    `check_size(width, height)` raises for an image too large. The image is verified, not
+    decoded nor re-encoded: alchemy takes up to 255 tiles (about 60 megapixels), and
+    re-encoding that would cost seconds of CPU for a request of a few kilobytes."""
+    raw = _download(fetcher, value) if is_url(value) else decode_base64(value)
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            width, height = image.size
+            check_size(width, height)
+            image.verify()
+    except errors.HordeError:
+        raise
+    except Exception:  # a damaged file makes Pillow's checkers raise almost anything
+        raise errors.SourceImageUnreadable() from None
+    return (None if is_url(value) else raw), width, height

@@ -51,8 +51,9 @@ def expire_requests(session: Session, svc: Services, now: dt.datetime) -> int:
     """Requests past their expiry disappear with their jobs and stored images."""
     expired = list(
         session.execute(
+            # Alchemy forms expire with their interrogation (alchemy.expire_interrogations).
             select(GenerationRequest.id, GenerationRequest.extra, GenerationRequest.user_id)
-            .where(GenerationRequest.expiry < now).limit(BATCH)
+            .where(GenerationRequest.expiry < now, GenerationRequest.interrogation_id.is_(None)).limit(BATCH)
         )
     )
     if not expired:
@@ -93,9 +94,19 @@ def fold_anonymous_kudos(session: Session) -> float:
     return sum(by_bucket.values())
 
 
+def served_kinds(svc: Services) -> tuple[str, ...]:
+    """The kinds of work this horde queues: image mode serves alchemy too."""
+    mode = svc.settings.mode.value
+    return (mode, "interrogation") if mode == "image" else (mode,)
+
+
 def refresh_snapshots(session: Session, svc: Services, now: dt.datetime) -> None:
     """Queue positions and totals for every kind this horde serves."""
-    kind = svc.settings.mode.value
+    for kind in served_kinds(svc):
+        _refresh_kind(session, svc, kind, now)
+
+
+def _refresh_kind(session: Session, svc: Services, kind: str, now: dt.datetime) -> None:
     live_workers = svc.live.get(session, kind, now)
     rate = live.throughput(live_workers, kind)
     live.refresh_queue_snapshot(session, svc.cache, kind, rate)

@@ -136,3 +136,21 @@ def text_dry_run(max_length: int, max_context_length: int, n: int, parameters: f
         bonus = (max(parameters, 13) / 13) ** 0.2
         per_job = round(max_length * bonus * parameters * cm / 100, 2)
     return round((per_job + 1) * n + 1, 2)
+
+
+# --- alchemy (behaviour §1.16, §2.4) ---------------------------------------------------
+ALCHEMY_FORM_PRICE = 1.0
+INTERROGATION_FORM_PRICE = 3.0
+POST_PROCESSOR_PRICE_PER_TILE = 3.0
+
+
+def alchemy_form_price(form: str, tiles: int) -> float:
+    """What a worker earns for one form: 1; `interrogation` 3; post-processors 3 per tile."""
+    if form in ref.POST_PROCESSORS:
+        return POST_PROCESSOR_PRICE_PER_TILE * tiles
+    return INTERROGATION_FORM_PRICE if form == "interrogation" else ALCHEMY_FORM_PRICE
+
+
+def alchemy_burn(reward: float, *, slow_workers: bool) -> float:
+    """What the requester pays for a delivered form: its price + 1, + 1 more with slow workers."""
+    return round(reward + 1 + (1 if slow_workers else 0), 2)

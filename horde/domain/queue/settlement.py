@@ -73,9 +73,14 @@ def deliver(
     requester = submission.requester
     if requester is not None:
         usage = contribution * (requester.usage_multiplier or 1.0)
+        also = {"last_active": ("set", now)}
+        if kind_rules.USAGE_COLUMN:  # alchemy keeps no usage counter
+            also[kind_rules.USAGE_COLUMN] = ("add", kind_rules.amount(usage))
+        if job.reserved:  # the debit takes the place of the hold made on pop
+            also["kudos_reserved"] = ("add", -job.reserved)
         ledger.move_kudos(
             session, requester, -paid, bucket="accumulated", reason="generation", request_id=request.id, job_id=job.id,
-            also={kind_rules.USAGE_COLUMN: ("add", kind_rules.amount(usage)), "last_active": ("set", now)}, events=events,
+            also=also, events=events,
         )
     ledger.record_events(session, events)
     return reward
@@ -128,11 +133,9 @@ def _credit_owner(
     session, kind_rules, owner: ledger.Account, earned: float, contribution: float, request_id: str, job_id: str, now, events: list
 ) -> None:
     """Untrusted owners get half now and half in escrow until they are trusted."""
-    also = {
-        f"fulfilled_{kind_rules.KIND}": ("add", 1),
-        kind_rules.CONTRIBUTION_COLUMN: ("add", kind_rules.amount(contribution)),
-        "last_active": ("set", now),
-    }
+    also = {f"fulfilled_{kind_rules.KIND}": ("add", 1), "last_active": ("set", now)}
+    if kind_rules.CONTRIBUTION_COLUMN:  # alchemy keeps no contribution counter
+        also[kind_rules.CONTRIBUTION_COLUMN] = ("add", kind_rules.amount(contribution))
     to_balance = earned
     if not owner.trusted and not owner.is_anonymous:
         escrow = round(earned / 2, 2)

@@ -27,6 +27,7 @@ def performance(session: Session, svc: Services, now: dt.datetime) -> dict:
     past_minute = round(float(totals.get("past_minute_things", 0)) / DIVISOR[kind], 2)
     workers, threads = int(totals.get("workers", 0)), int(totals.get("threads", 0))
     image, text = kind == "image", kind == "text"
+    forms = (svc.cache.get("totals:interrogation") or {}) if image else {}
     return {
         "queued_requests": jobs if image else 0,
         "queued_text_requests": jobs if text else 0,
@@ -34,11 +35,11 @@ def performance(session: Session, svc: Services, now: dt.datetime) -> dict:
         "thread_count": threads if image else 0,
         "text_worker_count": workers if text else 0,
         "text_thread_count": threads if text else 0,
-        "interrogator_count": 0,
-        "interrogator_thread_count": 0,
+        "interrogator_count": int(forms.get("workers", 0)),
+        "interrogator_thread_count": int(forms.get("threads", 0)),
         "queued_megapixelsteps": queued if image else 0.0,
         "past_minute_megapixelsteps": past_minute if image else 0.0,
         "queued_tokens": queued if text else 0.0,
         "past_minute_tokens": past_minute if text else 0.0,
-        "queued_forms": 0.0,
+        "queued_forms": float(int(forms.get("queued_jobs", 0)) + int(forms.get("processing", 0))),
     }

@@ -78,6 +78,25 @@ def accepted_text_models(declared: list[str], owner: User) -> list[str]:
     return models
 
 
+MAX_ALCHEMY_FORMS = 100
+ALCHEMY_FAST_SPEED = 0.1  # forms per second: an alchemist is fast under 10 s a form (§4.4)
+ALCHEMY_UPTIME_REWARD = 40
+
+
+def accepted_forms(declared: list[str]) -> list[str]:
+    """The forms an alchemist can do; none declared means caption (behaviour §4.3)."""
+    forms = list(dict.fromkeys(f.strip()[:100] for f in declared[:MAX_ALCHEMY_FORMS] if f and f.strip()))
+    return forms or ["caption"]
+
+
+def _accepted_models(declared: list[str], owner: User, kind: str) -> list[str]:
+    if kind == "image":
+        return accepted_image_models(declared, owner)
+    if kind == "interrogation":
+        return accepted_forms(declared)
+    return accepted_text_models(declared, owner)
+
+
 def _own_worker(session: Session, owner: User, name: str, kind: str) -> Worker | None:
     """The worker called `name` (ignoring case), if it is `owner`'s and of this kind."""
     worker = session.scalar(select(Worker).where(Worker.name_lower == name.lower()))
@@ -127,8 +146,8 @@ def check_in(
     name = clean_name(body["name"])[:NAME_MAX]
     bridge_agent = _TAGS.sub("", body.get("bridge_agent") or "unknown:0:unknown")[:1000]
     worker = _own_worker(session, owner, name, kind)
-    declared = list(body.get("models") or [])
-    models = accepted_image_models(declared, owner) if kind == "image" else accepted_text_models(declared, owner)
+    declared = list(body.get("forms" if kind == "interrogation" else "models") or [])
+    models = _accepted_models(declared, owner, kind)
     if worker is None:
         _admit_new_worker(session, owner, name, bridge_agent, ipaddr, modes)
         worker = Worker(
@@ -177,6 +196,8 @@ def _record_check_in(session, worker: Worker, owner: User, body: dict, models, b
             ("allow_lora", False), ("limit_max_steps", False),
         ):
             setattr(worker, flag, bool(body.get(flag, default)))
+    elif worker.worker_type == "interrogation":
+        worker.max_tiles = int(body.get("max_tiles", 80))
     else:
         worker.max_length = int(body.get("max_length", 512))
         worker.max_context_length = int(body.get("max_context_length", 2048))
@@ -187,6 +208,8 @@ def reward_uptime(session: Session, worker: Worker, owner: User, models: list[st
     """Kudos for each 10 minutes online (behaviour §2.9)."""
     if worker.worker_type == "image":
         reward = 50 + 2 * len(models) + (30 if body.get("allow_lora") else 0)
+    elif worker.worker_type == "interrogation":
+        reward = ALCHEMY_UPTIME_REWARD
     else:
         context = min(int(body.get("max_context_length", 2048)), 262144)
         base = 25 + 15 * context / 1024
@@ -198,9 +221,9 @@ def reward_uptime(session: Session, worker: Worker, owner: User, models: list[st
                 base *= 0.3
             reward = round(base * max(parameters / 7, 0.25), 2)
     worker.kudos_uptime += reward
-    if owner.trusted or owner.is_anonymous:
+    if owner.trusted or owner.is_anonymous or worker.worker_type == "interrogation":
         ledger.move_kudos(session, owner, reward, bucket="accumulated", reason="uptime")
-    else:  # untrusted owners earn uptime into escrow
+    else:  # untrusted owners earn uptime into escrow (alchemists' owners excepted, §2.9)
         session.execute(
             update(User).where(User.id == owner.id).values(evaluating_kudos=User.evaluating_kudos + reward)
             .execution_options(synchronize_session=False)
@@ -215,6 +238,8 @@ def profile(worker: Worker, owner_id: int, owner_trusted: bool, models: list[str
     speed = worker.speed
     if kind == "image":
         fast = speed is None or speed >= IMAGE_FAST_SPEED
+    elif kind == "interrogation":
+        fast = speed is None or speed >= ALCHEMY_FAST_SPEED
     else:
         fast = speed is None or speed >= text_fast_threshold(models)
     common = dict(
@@ -238,6 +263,8 @@ def profile(worker: Worker, owner_id: int, owner_trusted: bool, models: list[str
             allow_lora=bool(body.get("allow_lora", False)),
             limit_max_steps=bool(body.get("limit_max_steps", False)),
         )
+    if kind == "interrogation":
+        return WorkerProfile(**common, max_tiles=int(body.get("max_tiles", 80)))
     return WorkerProfile(
         **common, max_length=int(body.get("max_length", 512)),
         max_context_length=int(body.get("max_context_length", 2048)),
@@ -264,6 +291,6 @@ def stored_profile(worker: Worker, owner_trusted: bool) -> WorkerProfile:
         "allow_controlnet": worker.allow_controlnet, "allow_sdxl_controlnet": worker.allow_sdxl_controlnet,
         "allow_lora": worker.allow_lora, "limit_max_steps": worker.limit_max_steps,
         "max_length": worker.max_length, "max_context_length": worker.max_context_length,
-        "softprompts": worker.softprompts,
+        "softprompts": worker.softprompts, "max_tiles": worker.max_tiles,
     }
     return profile(worker, worker.owner_id, owner_trusted, list(worker.models or []), body, worker.worker_type)

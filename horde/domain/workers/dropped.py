@@ -14,7 +14,14 @@ from horde.models import User, Worker
 
 WINDOW = dt.timedelta(hours=1)
 THRESHOLD, RAID_THRESHOLD = 20, 10
+ALCHEMIST_THRESHOLD = 100  # alchemists run many short forms: a higher bar, raid mode or not
 MAINTENANCE_MESSAGE = "This worker was put in maintenance because it dropped too many jobs. Check it, then end maintenance."
+
+
+def threshold(worker_type: str, raid: bool) -> int:
+    if worker_type == "interrogation":
+        return ALCHEMIST_THRESHOLD
+    return RAID_THRESHOLD if raid else THRESHOLD
 
 
 def record_drop(session: Session, worker_id: str, *, raid: bool, now: dt.datetime) -> None:
@@ -25,7 +32,7 @@ def record_drop(session: Session, worker_id: str, *, raid: bool, now: dt.datetim
     if worker.dropped_window_start is None or now - worker.dropped_window_start > WINDOW:
         worker.dropped_jobs, worker.dropped_window_start = 0, now
     worker.dropped_jobs += 1
-    if worker.dropped_jobs <= (RAID_THRESHOLD if raid else THRESHOLD):
+    if worker.dropped_jobs <= threshold(worker.worker_type, raid):
         return
     if not raid:
         worker.maintenance, worker.maintenance_msg = True, MAINTENANCE_MESSAGE

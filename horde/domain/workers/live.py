@@ -21,7 +21,7 @@ from horde.models import GenerationRequest, User, Worker
 R = GenerationRequest
 SNAPSHOT_TTL = 10.0
 POSSIBLE_TTL = 60.0
-BASELINE_SPEED = {"image": 1_000_000.0, "text": 1.0}  # things/s of a worker without samples
+BASELINE_SPEED = {"image": 1_000_000.0, "text": 1.0, "interrogation": 1.0}  # things/s of a worker without samples
 
 
 class LiveWorkers:

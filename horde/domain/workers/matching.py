@@ -30,13 +30,9 @@ from sqlalchemy import (
     true,
 )
 
-from horde.domain.accounts.ledger import (
-    FLOOR_ANONYMOUS,
-    FLOOR_OAUTH,
-    FLOOR_PSEUDONYMOUS,
-)
+from horde.domain.accounts.ledger import sql_available
 from horde.domain.workers import bridges
-from horde.models import ANONYMOUS_USER_ID, GenerationRequest, Job, QueuedModel, User
+from horde.models import GenerationRequest, Job, QueuedModel, User
 
 R = GenerationRequest
 IMAGE_FAST_SPEED = 500_000  # pixelsteps per second
@@ -141,6 +137,8 @@ class WorkerProfile:
     max_context_length: int = 2048
     validated_backend: bool = False
     softprompts: tuple[str, ...] = field(default_factory=tuple)
+    # interrogation (alchemy)
+    max_tiles: int = 80
 
     @property
     def queue_models(self) -> list[str]:
@@ -211,20 +209,34 @@ def text_rules(p: WorkerProfile, r, ops) -> list[tuple[str, Any]]:
     return rules
 
 
-def _kudos_short() -> ColumnElement[bool]:
-    """The (untrusted) requester has less available kudos than one job costs."""
-    floor = case(
-        (User.id == ANONYMOUS_USER_ID, FLOOR_ANONYMOUS), (User.pseudonymous, FLOOR_PSEUDONYMOUS), else_=FLOOR_OAUTH
-    )
-    available = case((User.kudos > 0, User.kudos - floor), else_=User.kudos)
-    return exists(select(literal(1)).where(User.id == R.user_id, User.trusted.is_(False), available < R.kudos))
+def alchemy_rules(p: WorkerProfile, r, ops) -> list[tuple[str, Any]]:
+    """Alchemy forms (behaviour §1.16): trusted-only requests and unsafe requester IPs need a
+    trusted owner; the source image must fit the worker's max_tiles; slow workers only
+    take forms that accept them."""
+    rules: list[tuple[str, Any]] = [("max_tiles", r.tiles > p.max_tiles)]
+    if not p.owner_trusted:
+        rules.append(("untrusted", ops.or_(r.trusted_workers, ops.not_(r.safe_ip))))
+    if not p.fast:
+        rules.append(("performance", ops.not_(r.slow_workers)))
+    return rules
+
+
+KIND_RULES = {"image": image_rules, "text": text_rules, "interrogation": alchemy_rules}
+
+
+def _kudos_short(kind: str) -> ColumnElement[bool]:
+    """The (untrusted) requester has less available kudos than one job costs (an alchemy
+    form costs its price + 1, + 1 more with slow workers)."""
+    available = sql_available()  # less what is held for forms at other alchemists
+    needed = R.kudos + 1 + case((R.slow_workers, 1), else_=0) if kind == "interrogation" else R.kudos
+    return exists(select(literal(1)).where(User.id == R.user_id, User.trusted.is_(False), available < needed))
 
 
 def sql_rules(p: WorkerProfile) -> list[tuple[str, ColumnElement[bool]]]:
-    rules = (image_rules if p.kind == "image" else text_rules)(p, R, SQL)
+    rules = KIND_RULES[p.kind](p, R, SQL)
     # These two depend on other rows, so they exist only in SQL (is_possible ignores them).
     if p.require_upfront_kudos:
-        rules.append(("kudos", _kudos_short()))
+        rules.append(("kudos", _kudos_short(p.kind)))
     if p.paused:  # never offered again a request it was given a fake job for
         rules.append(("secret", exists(select(literal(1)).where(Job.request_id == R.id, Job.worker_id == p.id, Job.fake))))
     return rules
@@ -243,7 +255,7 @@ def can_serve(p: WorkerProfile, request: SimpleNamespace, models: list[str]) -> 
         return False
     if p.maintenance or p.paused:
         return False
-    rules = (image_rules if p.kind == "image" else text_rules)(p, request, PY)
+    rules = KIND_RULES[p.kind](p, request, PY)
     return not any(violation for _, violation in rules)
 
 
@@ -265,6 +277,9 @@ TEXT_SKIP_KEYS = (
     "worker_id", "performance", "nsfw", "blacklist", "untrusted", "models", "bridge_version", "kudos",
     "max_context_length", "max_length", "matching_softprompt",
 )
+# What horde-sdk's NoValidAlchemyFound knows (strict clients refuse any other key).
+ALCHEMY_SKIP_KEYS = ("worker_id", "untrusted", "bridge_version")
+SKIP_KEYS = {"image": IMAGE_SKIP_KEYS, "text": TEXT_SKIP_KEYS, "interrogation": ALCHEMY_SKIP_KEYS}
 
 
 @lru_cache(maxsize=2048)
@@ -275,7 +290,7 @@ def skipped_query(p: WorkerProfile):
     for reason, violation in sql_rules(p):
         reasons.setdefault(reason, []).append(violation)
     reasons["models"] = [not_(serves_models(p))]
-    keys = [k for k in (IMAGE_SKIP_KEYS if p.kind == "image" else TEXT_SKIP_KEYS) if k in reasons]
+    keys = [k for k in SKIP_KEYS[p.kind] if k in reasons]
     columns = [func.coalesce(func.sum(case((or_(*reasons[k]), 1), else_=0)), 0) for k in keys]
     where = [queued(p.kind)]
     if p.maintenance:

@@ -28,6 +28,8 @@ def _performance(worker: Worker) -> str:
         return "No requests fulfilled yet"
     if worker.worker_type == "image":
         return f"{worker.speed / 1_000_000:.1f} megapixelsteps per second"
+    if worker.worker_type == "interrogation":  # speed is forms per second
+        return f"{1 / max(worker.speed, 1e-6):.1f} seconds per form"
     return f"{worker.speed:.1f} tokens per second"
 
 
@@ -66,6 +68,8 @@ def details(worker: Worker, owner: User, team: Team | None, *, privileged: bool,
             sdxl_controlnet=worker.allow_sdxl_controlnet and "controlnet" in bridge.capabilities,
         )
         data["post-processing"] = worker.allow_post_processing and "post-processing" in bridge.capabilities
+    elif worker.worker_type == "interrogation":
+        data.update(models=[], forms=list(worker.models or []))
     else:
         data.update(max_length=worker.max_length, max_context_length=worker.max_context_length)
     if owner.public_workers or privileged:

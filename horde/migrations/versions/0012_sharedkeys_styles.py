@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0012"
-down_revision = "0010"  # 0009 on the branch; re-chained after main's 0010 when merging main
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

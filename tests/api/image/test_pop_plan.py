@@ -29,6 +29,20 @@ def explain(session, statement) -> str:
     return "\n".join(session.execute(text("EXPLAIN " + sql)).scalars())
 
 
+def check_plans(session, profile) -> None:
+    """Before any ANALYZE (a queue that grew faster than the statistics) and after: the heads
+    by index, then those requests by primary key; never a whole queue walked."""
+    for analyzed in (False, True):
+        if analyzed:
+            session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
+        heads = explain(session, engine._candidate_statement(profile, engine.QUEUE_WINDOW))
+        assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
+        ids = [row[0] for row in session.execute(engine._candidate_statement(profile, engine.QUEUE_WINDOW))]
+        assert 0 < len(ids) <= 3 * engine.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
+        claim = explain(session, engine._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
+        assert "pk_requests" in claim and "ix_requests_queue" not in claim and "Seq Scan" not in claim, claim
+
+
 def test_candidate_queries_use_indexes(pg_app):
     owner_id, _ = Users(pg_app).create("owner", trusted=True)
     svc = pg_app.extensions["horde"]
@@ -40,16 +54,37 @@ def test_candidate_queries_use_indexes(pg_app):
     with svc.db.session_factory() as session:
         worker = session.get(Worker, "11111111-1111-4111-8111-111111111111")
         profile = checkin.profile(worker, owner_id, True, ["Deliberate", "Lyriel"], {"bridge_agent": REGEN}, "image")
-        # Before any ANALYZE (a queue that grew faster than the statistics) and after: the
-        # heads by index, then those requests by primary key; never a whole queue walked.
-        for analyzed in (False, True):
-            if analyzed:
-                session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
-            heads = explain(session, engine._candidate_statement(profile, engine.QUEUE_WINDOW))
-            assert "ix_request_models_head" in heads and "Seq Scan" not in heads, heads
-            ids = [row[0] for row in session.execute(engine._candidate_statement(profile, engine.QUEUE_WINDOW))]
-            assert 0 < len(ids) <= 3 * engine.QUEUE_WINDOW  # a window per served model (+ the "any" queue)
-            claim = explain(session, engine._claim_statement_for(profile).params(ids=ids, expiry=utcnow()))
-            assert "pk_requests" in claim and "ix_requests_queue" not in claim and "Seq Scan" not in claim, claim
+        check_plans(session, profile)
         popped = engine.pop(session, image_jobs, profile, 1, utcnow())
         assert popped is not None and popped.request.models[0] in ("Deliberate", "Lyriel")
+
+
+def test_alchemy_candidate_queries_use_indexes(pg_app):
+    """Alchemy forms are queued requests of kind interrogation: the same index walk, by form name."""
+    from horde.domain.queue import alchemy, alchemy_jobs
+    from horde.models import Interrogation
+
+    owner_id, _ = Users(pg_app).create("owner")
+    svc = pg_app.extensions["horde"]
+    forms = ["caption", "nsfw", "interrogation", "GFPGAN", "RealESRGAN_x4plus", "describe"]
+    rng = random.Random(9)
+    with svc.db.transaction() as session:
+        user = session.get(User, owner_id)
+        for index in range(2000):
+            interrogation = Interrogation(id=f"{index:08d}-1111-4000-8000-000000000000", user_id=owner_id,
+                                          source_url="https://example.com/a.png", width=512, height=512,
+                                          tiles=rng.choice([1, 4, 64]), created=utcnow())
+            session.add(interrogation)
+            session.flush()
+            engine.enqueue(session, user, alchemy._form_request(rng.choice(forms), None, interrogation),
+                           request_id=f"{index:08d}-2222-4000-8000-000000000000", worker_ids=[], worker_blacklist=False,
+                           ipaddr="127.0.0.1", client_agent="test", webhook=None, proxied_account=None, downgraded=False,
+                           now=utcnow(), charge=False)
+        session.add(Worker(id="22222222-2222-4222-8222-222222222222", name="alchemist", name_lower="alchemist",
+                           worker_type="interrogation", owner_id=owner_id, bridge_agent=REGEN, models=["caption", "GFPGAN"]))
+    with svc.db.session_factory() as session:
+        worker = session.get(Worker, "22222222-2222-4222-8222-222222222222")
+        profile = checkin.profile(worker, owner_id, False, ["caption", "GFPGAN"], {"max_tiles": 4}, "interrogation")
+        check_plans(session, profile)
+        popped = engine.pop(session, alchemy_jobs, profile, 1, utcnow())
+        assert popped is not None and popped.model in ("caption", "GFPGAN") and popped.request.tiles <= 4

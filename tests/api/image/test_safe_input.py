@@ -136,6 +136,21 @@ CASES = [
     ("collection of 101 styles", "POST", "/api/v2/collections", "alice_key",
      {"name": "big", "styles": ["s"] * 101}, False, 400, "ValidationError"),
     ("style page past the last", "GET", "/api/v2/styles/image?page=10001", None, None, False, 400, "ValidationError"),
+    ("deep JSON on interrogate", "POST", "/api/v2/interrogate/async", "alice_key", DEEP, True, 400, "ValidationError"),
+    ("101 alchemy forms", "POST", "/api/v2/interrogate/async", "alice_key",
+     {"source_image": "x", "forms": [{"name": "caption"}] * 101}, False, 400, "ValidationError"),
+    ("alchemy payload value of a megabyte", "POST", "/api/v2/interrogate/async", "alice_key",
+     {"source_image": "x", "forms": [{"name": "caption", "payload": {"k": "v" * 1_000_000}}]}, False, 400, "ValidationError"),
+    ("alchemy webhook of 1,025 characters", "POST", "/api/v2/interrogate/async", "alice_key",
+     {"source_image": "x", "forms": [{"name": "caption"}], "webhook": "https://" + "w" * 1017}, False, 400, "ValidationError"),
+    ("alchemist with max_tiles 0", "POST", "/api/v2/interrogate/pop", "owner_key",
+     {"name": "alchemist", "forms": ["caption"], "max_tiles": 0}, False, 400, "ValidationError"),
+    ("alchemist with 101 forms", "POST", "/api/v2/interrogate/pop", "owner_key",
+     {"name": "alchemist", "forms": ["caption"] * 101}, False, 400, "ValidationError"),
+    ("alchemy form name of 101 characters", "POST", "/api/v2/interrogate/pop", "owner_key",
+     {"name": "alchemist", "forms": ["f" * 101]}, False, 400, "ValidationError"),
+    ("alchemy submit of an id of 37 characters", "POST", "/api/v2/interrogate/submit", "owner_key",
+     {"id": "i" * 37, "result": {}}, False, 400, "ValidationError"),
 ]
 
 
