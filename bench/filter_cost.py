@@ -71,7 +71,7 @@ def main() -> None:
         for name, server in servers.items():
             (data / name).mkdir(parents=True, exist_ok=True)
             server.start()
-            keys[name] = server.user(f"cost-{name}", "--kudos", "1000000000", "--concurrency", "1000000000", "--trusted")
+            keys[name] = server.user(f"cost-{name}", "--kudos", "1000000000", "--concurrency", "1000000", "--trusted")
         servers["filters"].cli("filters", "import", str(bench_filters.write(args.filters, data)))
         results: dict = {"filters": args.filters, "rounds": args.rounds, "per_round": args.per_round}
         for label, prompt in (("short prompt", SHORT), ("long prompt", LONG)):
