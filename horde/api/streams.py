@@ -156,14 +156,25 @@ def formatted(event: str, value: Any) -> tuple[str, str]:
 
 
 def open_request_stream(svc: Services, request_id: str, kind: str, final: Callable[[Any], dict]) -> Response:
-    """The route's part: listen first (no change can slip between the read and the wait),
-    read the current state (a 404 for an unknown id, as the check route), then stream."""
-    resume = last_event_id()
+    """An image or text request's stream: its check body, moved by the queue's positions."""
 
     def check(session) -> dict:
         return generation.check(session, svc, request_id, kind, utcnow())
 
-    listener = svc.events.listen(f"req:{request_id}", f"positions:{kind}")
+    return open_stream(
+        svc, (f"req:{request_id}", f"positions:{kind}"), check, final,
+        reposition=lambda fields: generation.reposition(svc, fields, request_id, kind),
+    )
+
+
+def open_stream(
+    svc: Services, topics: tuple[str, ...], check: Callable[[Any], dict], final: Callable[[Any], dict],
+    reposition: Callable[[dict], dict] = lambda fields: fields,
+) -> Response:
+    """The route's part: listen first (no change can slip between the read and the wait),
+    read the current state (a 404 for an unknown id, as the check route), then stream."""
+    resume = last_event_id()
+    listener = svc.events.listen(*topics)
     try:
         first = with_session(svc, check)
     except Exception:
@@ -180,8 +191,5 @@ def open_request_stream(svc: Services, request_id: str, kind: str, final: Callab
         with app.test_request_context("/", base_url=base_url):
             return final(session)
 
-    body = request_events(
-        svc, listener, first, resume, check=check, final=final_as_asked,
-        reposition=lambda fields: generation.reposition(svc, fields, request_id, kind),
-    )
+    body = request_events(svc, listener, first, resume, check=check, final=final_as_asked, reposition=reposition)
     return stream_response(body)

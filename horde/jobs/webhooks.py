@@ -16,7 +16,7 @@ import threading
 from horde import __version__
 from horde.db import utcnow
 from horde.domain.accounts import webhook_secrets
-from horde.domain.queue import generation, webhooks
+from horde.domain.queue import alchemy, generation, webhooks
 from horde.fetch import FetchError, Fetcher
 from horde.services import Services
 
@@ -45,7 +45,8 @@ class WebhookSender:
             if delivery is None:
                 session.rollback()
                 return False
-            payload = generation.webhook_payload(session, self.services, delivery)
+            payload_of = alchemy.webhook_payload if delivery.kind == alchemy.KIND else generation.webhook_payload
+            payload = payload_of(session, self.services, delivery)
             if payload is None:
                 webhooks.give_up(session, delivery.id, "the request expired before its webhook was sent", utcnow())
                 session.commit()

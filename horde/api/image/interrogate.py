@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_restx import Model, Namespace, Resource, fields
 
-from horde.api import validation
+from horde.api import streams, validation
 from horde.api.image import generate
-from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, services, session
+from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, requester, services, session
 from horde.api.shared_fields import MAX_NAMES, nullable
 from horde.db import utcnow
 from horde.domain.queue import alchemy
@@ -72,9 +72,10 @@ class InterrogateAsync(Resource):
     def post(self):
         """Queue an interrogation: forms to run on one image."""
         body = validation.body(async_input)
-        user = caller(recent=True)
+        who = requester()  # an API key, or a shared key whose owner pays
         interrogation_id = alchemy.request_alchemy(
-            session(), services(), user, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow()
+            session(), services(), who.user, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow(),
+            sharedkey=who.key,
         )
         return {"id": interrogation_id}, 202
 
@@ -90,6 +91,20 @@ class InterrogateStatus(Resource):
     def delete(self, interrogation_id: str):
         """Cancel the forms not done (forms at workers are paid for)."""
         return alchemy.cancel(session(), services(), interrogation_id, utcnow())
+
+
+@ns.route("/interrogate/events/<string:interrogation_id>", endpoint="interrogate_events")
+class InterrogateEvents(Resource):
+    @ns.produces(["text/event-stream"])
+    @ns.response(200, "text/event-stream: `check` events as the forms move, then one `status` event")
+    @ns.response(204, "The stream already ended with its `status` event (Last-Event-ID: status)")
+    def get(self, interrogation_id: str):
+        """Follow an interrogation: Server-Sent Events instead of polling its status."""
+        svc = services()
+        listened = streams.with_session(svc, lambda db: alchemy.topics(db, interrogation_id))
+        return streams.open_stream(
+            svc, listened, lambda db: alchemy.check(db, interrogation_id), lambda db: alchemy.status(db, svc, interrogation_id),
+        )
 
 
 @ns.route("/interrogate/pop", endpoint="interrogate_pop")

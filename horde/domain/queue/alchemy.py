@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from horde.domain import errors
 from horde.domain import model_reference as ref
-from horde.domain.accounts import ledger
+from horde.domain.accounts import ledger, sharedkeys
 from horde.domain.moderation import horde_modes, screening
 from horde.domain.queue import alchemy_jobs, engine, generation, images, pricing, settlement
 from horde.domain.queue.image_requests import NewRequest
 from horde.domain.workers import checkin
-from horde.models import GenerationRequest, Interrogation, Job, User
+from horde.models import GenerationRequest, Interrogation, Job, SharedKey, User
 from horde.models import job as job_states
 from horde.services import Services
 from horde.storage import result_key
@@ -121,22 +121,32 @@ def _cached_results(svc: Services, forms: list[tuple[str, dict | None]], url: st
     return found
 
 
-def _form_request(name: str, payload: dict | None, interrogation: Interrogation) -> NewRequest:
+def _form_request(name: str, payload: dict | None, interrogation: Interrogation, key_id: str | None) -> NewRequest:
     return NewRequest(
         kind=KIND, prompt="", n=1, models=[name], params=payload or {},
         columns={
             "interrogation_id": interrogation.id, "tiles": interrogation.tiles, "things": alchemy_jobs.FORM_THINGS,
             "trusted_workers": interrogation.trusted_workers, "slow_workers": interrogation.slow_workers,
-            "safe_ip": True, "extra": {},
+            "safe_ip": True, "extra": {}, "shared_key_id": key_id,
         },
         price=pricing.alchemy_form_price(name, interrogation.tiles), dry_run_cost=0.0, tax=0.0, ages=False,
     )
 
 
+def _check_key_budget(key: SharedKey, forms: list[tuple[str, dict | None]], cached: dict, tiles_: int, slow: bool) -> None:
+    """A finite shared key must hold what the forms not answered from the cache will cost."""
+    cost = sum(
+        pricing.alchemy_burn(pricing.alchemy_form_price(name, tiles_), slow_workers=slow) for name, _ in forms if name not in cached
+    )
+    sharedkeys.check_budget(key, cost, allow_downgrade=False)
+
+
 def request_alchemy(
-    session: Session, svc: Services, user: User, body: dict, *, ipaddr: str, client_agent: str, now: dt.datetime
+    session: Session, svc: Services, user: User, body: dict, *, ipaddr: str, client_agent: str, now: dt.datetime,
+    sharedkey: SharedKey | None = None,
 ) -> str:
-    """Admit and queue an interrogation; returns its id."""
+    """Admit and queue an interrogation; returns its id. `sharedkey`: the key it came through
+    (sharedkeys.resolve): its owner is `user`, and each form's cost is drawn from its budget."""
     horde_modes.ensure_not_in_maintenance(session)
     if client_agent in generation.BANNED_CLIENT_AGENTS:
         raise errors.BannedClientAgent()
@@ -159,23 +169,26 @@ def request_alchemy(
         cached = _cached_results(svc, forms, url) if url else {}
         stored.extend(entry["result_key"] for entry in cached.values() if entry["result_key"])
         _admit(session, user, len(forms))  # again: the fetch took time
+        slow = bool(body.get("slow_workers", True))
+        if sharedkey is not None:
+            _check_key_budget(sharedkey, forms, cached, tiles(width, height), slow)
         interrogation = Interrogation(
             id=interrogation_id, user_id=user.id, source_url=url, source_key=stored[0] if data is not None else None,
             width=width, height=height, tiles=tiles(width, height), trusted_workers=bool(body.get("trusted_workers", False)),
-            slow_workers=bool(body.get("slow_workers", True)), webhook=webhook, ipaddr=ipaddr, client_agent=client_agent,
+            slow_workers=slow, webhook=webhook, ipaddr=ipaddr, client_agent=client_agent,
             created=now,
         )
         session.add(interrogation)
         session.flush()
         for index, (name, payload) in enumerate(forms):
-            new = _form_request(name, payload, interrogation)
+            new = _form_request(name, payload, interrogation, sharedkey.id if sharedkey is not None else None)
             created = now + dt.timedelta(microseconds=index)  # forms keep the order they were sent in
             if name in cached:
                 _insert_done_form(session, user, new, cached[name], created)
                 continue
             engine.enqueue(
                 session, user, new, request_id=str(uuid.uuid4()), worker_ids=[], worker_blacklist=False, ipaddr=ipaddr,
-                client_agent=client_agent, webhook=None, proxied_account=None, downgraded=False, now=created, charge=False,
+                client_agent=client_agent, webhook=webhook, proxied_account=None, downgraded=False, now=created, charge=False,
             )
         if not user.is_anonymous:
             session.execute(
@@ -344,6 +357,27 @@ def _result(svc: Services, form: GenerationRequest) -> dict | None:
     return {name: (svc.store.download_url(key) if value == "R2" and key else value) for name, value in result.items()}
 
 
+def topics(session: Session, interrogation_id: str) -> tuple[str, ...]:
+    """What an interrogation's event stream listens to: each form is a queued request whose
+    changes the engine publishes (`req:<form id>`), and the interrogation's own topic, noted
+    when it expires. Its forms are fixed at creation. Unknown: RequestNotFound."""
+    _get(session, interrogation_id)
+    form_ids = session.scalars(select(R.id).where(R.interrogation_id == interrogation_id))
+    return (f"req:{interrogation_id}", *(f"req:{form_id}" for form_id in form_ids))
+
+
+def check(session: Session, interrogation_id: str) -> dict:
+    """The stream's `check` body: each form's state, the overall state, and `done` once no
+    form is left waiting or at a worker (then the status body with the results follows)."""
+    _get(session, interrogation_id)
+    forms = [{"form": form.models[0], "state": form_state(form)} for form in _forms(session, interrogation_id)]
+    states = [form["state"] for form in forms]
+    return {
+        "state": overall_state(states), "forms": forms,
+        "done": not any(state in ("waiting", "processing") for state in states),
+    }
+
+
 def status(session: Session, svc: Services, interrogation_id: str) -> dict:
     _get(session, interrogation_id)
     shown = []
@@ -354,6 +388,21 @@ def status(session: Session, svc: Services, interrogation_id: str) -> dict:
             entry["result"] = result
         shown.append(entry)
     return {"state": overall_state([f["state"] for f in shown]), "forms": shown}
+
+
+def webhook_payload(session: Session, svc: Services, delivery) -> dict | None:
+    """A finished form's webhook (spec/api.md §10.6): the form as in the status answer with its
+    worker, plus the interrogation's id as `request`, the form's id and its reward. None once
+    the interrogation expired."""
+    form = session.get(R, delivery.request_id)
+    job = session.get(Job, delivery.job_id)
+    if form is None or job is None:
+        return None
+    return {
+        "form": form.models[0], "state": form_state(form), "result": _result(svc, form) or {},
+        "worker_id": job.worker_id or "", "worker_name": job.worker_name,
+        "request": form.interrogation_id, "id": job.id, "kudos": delivery.kudos,
+    }
 
 
 def cancel(session: Session, svc: Services, interrogation_id: str, now: dt.datetime) -> dict:
@@ -403,6 +452,8 @@ def expire_interrogations(session: Session, svc: Services, now: dt.datetime) -> 
     session.execute(delete(Job).where(Job.request_id.in_(form_ids)))
     session.execute(delete(R).where(R.interrogation_id.in_(ids)))
     session.execute(delete(Interrogation).where(Interrogation.id.in_(ids)))
+    for interrogation_id in ids:  # its event streams end with an error event
+        engine.changed(session, interrogation_id)
     session.commit()
     svc.store.delete(list(dict.fromkeys(keys)))
     return len(ids)

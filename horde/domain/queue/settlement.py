@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from horde.domain.accounts import ledger, sharedkeys
 from horde.domain.queue import engine, stats, webhooks
 from horde.models import GenerationRequest, Team, Worker
+from horde.models import job as job_states
 
 _T = GenerationRequest.__table__
 
@@ -65,7 +66,7 @@ def deliver(
         {"request_id": request.id, "paid": paid, "expiry": now + engine.REQUEST_LIFETIME},
     )
     engine.changed(session, request.id, request.user_id)
-    if request.webhook:
+    if request.webhook and state != job_states.CANCELLED:  # a form cancelled at its worker has no result to tell
         webhooks.queue(session, request, job.id, round(reward, 2), now)
     stats.record(session, kind_rules.KIND, job.model, kind_rules.stat_things(request), state, now)
     if request.shared_key_id:  # the key's budget pays along with its owner
