@@ -89,11 +89,14 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
     # A connection that died (PostgreSQL restarted, a proxy cut it) is noticed before a
     # request uses it: see `_ping_if_idle`. Connecting gives up after a few seconds, so a
     # request during an outage is answered 503 quickly instead of hanging.
+    # Few connections kept open per process (one core slot does the database work; the
+    # scheduler's and senders' threads add a few), more opened for a burst and closed after:
+    # a node's processes stay well inside PostgreSQL's default max_connections of 100.
     common = dict(pool_recycle=1800, connect_args=PG_CONNECT_ARGS)
     if autocommit:
-        engine = create_engine(url, pool_size=5, max_overflow=10, pool_reset_on_return=None, **common, **extra)
+        engine = create_engine(url, pool_size=2, max_overflow=13, pool_reset_on_return=None, **common, **extra)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=10, **common)
+        engine = create_engine(url, pool_size=4, max_overflow=16, **common)
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine

@@ -94,12 +94,26 @@ def make_settings(data_dir: Path, database_url: str = "", **overrides) -> Settin
     return Settings(**values)
 
 
+BUILT_APPS: list = []
+
+
 def build_app(settings: Settings):
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
     with app.app_context():
         upgrade(directory=MIGRATIONS)
+    BUILT_APPS.append(app)
     return app
+
+
+@pytest.fixture(scope="module", autouse=True)
+def release_idle_connections():
+    """After each module, the apps built so far close their pooled connections (they reopen
+    when used again): a worker's apps must not hold PostgreSQL connections that servers
+    started by later modules need."""
+    yield
+    for built in BUILT_APPS:
+        built.extensions["horde"].db.dispose()
 
 
 def reset_database(app) -> None:

@@ -342,7 +342,7 @@ def test_a_text_job_whose_request_expired_earns_nothing():
 def test_alchemy_reward_and_burn(form, tiles, reward, slow):
     from horde.domain.queue import alchemy, alchemy_jobs
 
-    new = alchemy._form_request(form, None, SimpleNamespace(id="i", tiles=tiles, trusted_workers=False, slow_workers=slow))
+    new = alchemy._form_request(form, None, SimpleNamespace(id="i", tiles=tiles, trusted_workers=False, slow_workers=slow), None)
     request = SimpleNamespace(kudos=new.price, slow_workers=slow)
     assert alchemy_jobs.job_reward(request, None) == reward
     assert alchemy_jobs.burn(request, reward) == reward + 1 + (1 if slow else 0)
