@@ -157,8 +157,9 @@ class Hub:
         if pending:
             try:
                 self._send(list(pending.items()))
-            except Exception:  # a lost message costs a stream its freshness, never a request
-                log.warning("events: could not publish %d messages", len(pending), exc_info=True)
+            except Exception as exc:  # a lost message costs a stream its freshness, never a request
+                # One line, no traceback: an outage must not flood the log (issue 12).
+                log.warning("events: could not publish %d messages: %s", len(pending), exc)
 
 
 def _forget(session) -> None:
@@ -224,9 +225,9 @@ class RedisHub(Hub):
                         decoded = _decode(message["data"])
                         if decoded is not None:
                             self.dispatch(*decoded)
-            except Exception:
-                log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG, "events: Redis subscription lost; resubscribing",
-                        exc_info=True)
+            except Exception as exc:
+                log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG,
+                        "events: Redis subscription lost (%s); resubscribing", exc)
             finally:
                 if pubsub is not None:
                     try:
@@ -300,9 +301,9 @@ class PostgresHub(Hub):
                         decoded = _decode(connection.notifies.pop(0).payload)
                         if decoded is not None:
                             self.dispatch(*decoded)
-            except Exception:
+            except Exception as exc:
                 log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG,
-                        "events: PostgreSQL LISTEN connection lost; listening again", exc_info=True)
+                        "events: PostgreSQL LISTEN connection lost (%s); listening again", exc)
             finally:
                 if connection is not None:
                     try:

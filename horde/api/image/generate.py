@@ -82,7 +82,6 @@ def status_body(db, svc, request_id: str) -> dict:
 
 @ns.route("/generate/events/<string:request_id>", endpoint="image_events")
 class ImageEvents(Resource):
-    @ns.produces(["text/event-stream"])
     @ns.response(200, "text/event-stream: `check` events as the request moves, then one `status` event")
     @ns.response(204, "The stream already ended with its `status` event (Last-Event-ID: status)")
     def get(self, request_id: str):

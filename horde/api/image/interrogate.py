@@ -95,7 +95,6 @@ class InterrogateStatus(Resource):
 
 @ns.route("/interrogate/events/<string:interrogation_id>", endpoint="interrogate_events")
 class InterrogateEvents(Resource):
-    @ns.produces(["text/event-stream"])
     @ns.response(200, "text/event-stream: `check` events as the forms move, then one `status` event")
     @ns.response(204, "The stream already ended with its `status` event (Last-Event-ID: status)")
     def get(self, interrogation_id: str):

@@ -76,7 +76,7 @@ def test_alchemy_candidate_queries_use_indexes(pg_app):
                                           tiles=rng.choice([1, 4, 64]), created=utcnow())
             session.add(interrogation)
             session.flush()
-            engine.enqueue(session, user, alchemy._form_request(rng.choice(forms), None, interrogation),
+            engine.enqueue(session, user, alchemy._form_request(rng.choice(forms), None, interrogation, None),
                            request_id=f"{index:08d}-2222-4000-8000-000000000000", worker_ids=[], worker_blacklist=False,
                            ipaddr="127.0.0.1", client_agent="test", webhook=None, proxied_account=None, downgraded=False,
                            now=utcnow(), charge=False)
