@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_restx import Model, Namespace, Resource, fields
+from flask_restx import Namespace, Resource, fields
 
 from horde.api import streams, validation
 from horde.api.image import generate
@@ -58,7 +58,7 @@ pop_output = ns.model("InterrogationPopPayload", {
 })
 submitted = generate.M["submitted"]  # the same GenerationSubmitted as image submits
 # The submit body is a parser in the public API (no Swagger definition): checked, not documented as a model.
-submit_input = Model("InterrogationSubmit", {
+submit_input = ns.model("InterrogationSubmit", {
     "id": fields.String(required=True, max_length=36),
     "result": fields.Raw(required=True),
     "state": fields.String(enum=["ok", "faulted"], default="ok"),
@@ -128,7 +128,7 @@ class InterrogatePop(Resource):
 
 @ns.route("/interrogate/submit", endpoint="interrogate_submit")
 class InterrogateSubmit(Resource):
-    @ns.expect(apikey)
+    @ns.expect(apikey, submit_input)
     @ns.response(200, "Delivered", submitted)
     def post(self):
         """Deliver a form's result: {"id", "result": {form name: value}, "state"}; "R2" after uploading an image."""
