@@ -9,6 +9,7 @@ from horde.api.image import generate
 from horde.api.context import APIKEY_HELP, caller, client_agent, client_ip, requester, services, session
 from horde.api.shared_fields import MAX_NAMES, nullable
 from horde.db import utcnow
+from horde.domain import errors
 from horde.domain.queue import alchemy
 from horde.domain.workers import checkin
 
@@ -28,7 +29,8 @@ async_input = ns.model("ModelInterrogationInputStable", {
         description=f"Base64 image or an http(s) URL; at most {alchemy.MAX_TILES} tiles of 512x512.",
     ),
     "slow_workers": fields.Boolean(default=True),
-    "trusted_workers": fields.Boolean(default=False),
+    # `trusted_workers` (boolean, default false) is read but not in this model: horde-sdk's strict
+    # AlchemyAsyncRequest, like the public server's document, has no such field.
     "webhook": fields.String(min_length=10, max_length=1024),
 })
 async_output = ns.model("RequestInterrogationResponse", {"id": fields.String, "message": fields.String})
@@ -72,6 +74,8 @@ class InterrogateAsync(Resource):
     def post(self):
         """Queue an interrogation: forms to run on one image."""
         body = validation.body(async_input)
+        if not isinstance(body.get("trusted_workers", False), bool):
+            raise errors.ValidationFailed(errors={"trusted_workers": f"{body['trusted_workers']!r:.50} is not of type 'boolean'"})
         who = requester()  # an API key, or a shared key whose owner pays
         interrogation_id = alchemy.request_alchemy(
             session(), services(), who.user, body, ipaddr=client_ip(), client_agent=client_agent(), now=utcnow(),

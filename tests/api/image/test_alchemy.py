@@ -486,3 +486,12 @@ def test_a_paused_alchemist_gets_fake_forms_whose_answers_change_nothing(al, use
     form = al.pop(alchemist)["forms"][0]
     assert al.submit(alchemist, form["id"], {"caption": "made up"}) == {"reward": 0.0}
     assert al.status(queued["id"]) == {"state": "waiting", "forms": [{"form": "caption", "state": "waiting"}]}
+
+
+def test_trusted_workers_must_be_a_boolean(client, users):
+    """Not in the documented model (horde-sdk's strict one has no such field), still checked."""
+    _, key = users.create("typed", kudos=100)
+    answer = client.post("/api/v2/interrogate/async", headers={"apikey": key},
+                         json={"source_image": "https://example.com/a.png", "forms": [{"name": "caption"}], "trusted_workers": "yes"})
+    assert answer.status_code == 400 and answer.get_json()["rc"] == "ValidationError", answer.get_json()
+    assert "trusted_workers" in answer.get_json()["errors"]
