@@ -32,7 +32,7 @@ def _style_params(ns: Namespace, name: str, request_params: Model, kind: str) ->
 
 
 def _input_fields(kind: str, params: Model, creating: bool) -> dict:
-    return {
+    fields_of = {
         "name": fields.String(required=creating, min_length=1, max_length=100),
         "info": fields.String(min_length=10 if creating else 1, max_length=1000),
         "prompt": fields.String(
@@ -44,11 +44,13 @@ def _input_fields(kind: str, params: Model, creating: bool) -> dict:
         "nsfw": fields.Boolean(default=False),
         "tags": fields.List(fields.String(min_length=1, max_length=25), max_items=MAX_TAGS),
         "models": fields.List(fields.String(min_length=1, max_length=255), min_items=1 if creating else 0, max_items=MAX_MODELS, required=creating),
-        "sharedkey": fields.String(
+    }
+    if kind == "image":  # text styles read it too, but horde-sdk's strict text style models have no such field
+        fields_of["sharedkey"] = fields.String(
             min_length=36 if creating else 0, max_length=36,
             description="A shared key of yours that pays for the style's users" + ("" if creating else "; \"\" removes it"),
-        ),
-    }
+        )
+    return fields_of
 
 
 def style_namespace(kind: str, request_params: Model, endpoint_prefix: str) -> tuple[Namespace, dict]:

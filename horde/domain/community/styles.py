@@ -195,7 +195,8 @@ def _check_name(session: Session, owner_id: int, kind: str, name: str, except_id
 def _shared_key(session: Session, owner_id: int, key_id: str | None) -> str | None:
     if not key_id:
         return None
-    key = session.get(SharedKey, key_id.lower()) if sharedkeys.is_shared_key_id(key_id) else None
+    valid = isinstance(key_id, str) and sharedkeys.is_shared_key_id(key_id)
+    key = session.get(SharedKey, key_id.lower()) if valid else None
     if key is None or key.user_id != owner_id:  # SharedKeyInvalid upstream, sent as BadRequest
         raise errors.BadRequest("The shared key of a style must be one of your own shared keys.")
     return key.id

@@ -82,3 +82,12 @@ def test_shared_key_in_text_mode(text_client, tloop, tusers, scribe_key):
     assert spent > 1 and details["utilized"] == int(spent) and details["kudos"] == int(200 - spent)
     unknown = tloop.request(str(uuid.uuid4()), expect=401).get_json()
     assert unknown["rc"] == "InvalidAPIKey"
+
+
+@pytest.mark.parametrize("value", [5, ["x"], "not-a-key"])
+def test_a_text_style_sharedkey_that_is_no_key_of_yours_is_refused(text_client, poet, value):
+    """Not in the documented text style model (horde-sdk's strict one has no such field), still checked."""
+    _, key = poet
+    refused = create(text_client, key, expect=400, sharedkey=value)
+    assert refused["rc"] == "BadRequest"
+    assert text_client.get("/api/v2/styles/text").get_json() == []  # nothing was made
