@@ -9,7 +9,8 @@ from pathlib import Path
 from flask import Flask
 
 from horde.db import utcnow
-from horde.domain.queue import alchemy, maintenance, stats, webhooks
+from horde.domain.queue import alchemy, maintenance, stats
+from horde.domain.queue import webhooks as outbox  # `webhooks` here is the sender submodule (horde.jobs.webhooks)
 from horde.domain.status.dashboard import REFRESH_SECONDS, Dashboard
 from horde.jobs.locks import FileLeaderLock, LeaderLock, PostgresLeaderLock
 from horde.jobs.scheduler import PeriodicJob, Scheduler
@@ -89,4 +90,4 @@ def run_forever(app: Flask) -> None:
     try:
         scheduler.run_forever()
     finally:
-        sender.stop(timeout=webhooks.TIMEOUT + 1.0)
+        sender.stop(timeout=outbox.TIMEOUT + 1.0)

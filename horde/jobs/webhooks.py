@@ -14,7 +14,7 @@ import logging
 import threading
 
 from horde import __version__
-from horde.db import utcnow
+from horde.db import is_disconnect, utcnow
 from horde.domain.accounts import webhook_secrets
 from horde.domain.queue import alchemy, generation, webhooks
 from horde.fetch import FetchError, Fetcher
@@ -79,8 +79,11 @@ class WebhookSender:
             while not self._stop.is_set():
                 try:
                     busy = self.send_one()
-                except Exception:
-                    log.exception("webhook sender failed")
+                except Exception as exc:
+                    if is_disconnect(exc):  # an outage: one line, no traceback (the scheduler logs it too)
+                        log.warning("webhook sender: database unavailable (%s)", type(exc).__name__)
+                    else:
+                        log.exception("webhook sender failed")
                     busy = False
                 if not busy:
                     listener.wait(POLL_SECONDS)
