@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from tests.browser.test_account_pages import _find_user, _key_on, _log_in
@@ -39,34 +40,34 @@ def test_moderator_page(page, server, screenshot):
     page.goto(f"{server.url}/register")
     page.click("#moderation-link")
     page.wait_for_url(f"{server.url}/moderation")
-    assert page.is_visible("text=No filters yet.")
+    expect(page.locator("text=No filters yet.")).to_be_visible()
     page.fill("#filter-regex", r"\bzorp\w*")
     page.select_option("#filter-type", "20")
     page.fill("#filter-description", "made in a browser")
     page.click("#add-filter-submit")
-    assert page.is_visible("text=is in place.")
-    assert page.is_visible("#filter-table >> text=made in a browser")
+    expect(page.locator("text=is in place.")).to_be_visible()
+    expect(page.locator("#filter-table >> text=made in a browser")).to_be_visible()
 
     page.fill("#test-prompt", "two zorps dancing")
     page.click("#test-submit")
-    assert page.inner_text("#test-result .suspicion") == "1"
-    assert page.is_visible("#test-result >> text=zorps")
+    expect(page.locator("#test-result .suspicion")).to_have_text("1")
+    expect(page.locator("#test-result >> text=zorps")).to_be_visible()
     screenshot(page, "moderation")
 
     page.fill("#timeout-ipaddr", "198.51.100.0/24")
     page.fill("#timeout-hours", "2")
     page.click("#add-timeout-submit")
-    assert page.is_visible("#timeout-table >> text=198.51.100.0/24")
+    expect(page.locator("#timeout-table >> text=198.51.100.0/24")).to_be_visible()
     page.click("#timeout-table >> button:has-text('Lift')")
-    assert page.is_visible("text=No address is in timeout.")
+    expect(page.locator("text=No address is in timeout.")).to_be_visible()
 
     # Deleting a filter asks first: dismissed, nothing happens; accepted, it is gone.
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.click("#filter-table >> button:has-text('Delete')")
-    assert page.is_visible("#filter-table >> text=made in a browser")
+    expect(page.locator("#filter-table >> text=made in a browser")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#filter-table >> button:has-text('Delete')")
-    assert page.is_visible("text=No filters yet.")
+    expect(page.locator("text=No filters yet.")).to_be_visible()
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "moderation-phone")
     assert errors == []  # no script or style was refused or failed
@@ -80,6 +81,6 @@ def test_deleting_my_account(page, server, screenshot):
     screenshot(page, "delete-account")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#delete-account")
-    assert page.is_visible("text=Your account is deleted")
+    expect(page.locator("text=Your account is deleted")).to_be_visible()
     user = requests.get(f"{server.url}/api/v2/users/{account['id']}", timeout=10).json()
     assert user["deleted"] is True

@@ -52,6 +52,10 @@ class NewRequest:
     extra_source_images: list[dict] = field(default_factory=list)
     ages: bool = True  # priority aging (alchemy forms keep their kudos snapshot)
 
+    def __post_init__(self):
+        # A model named twice is one queue entry (request_models is keyed by request and model).
+        self.models = list(dict.fromkeys(self.models))
+
 
 def prompt_size(prompt: str, limit: int) -> None:
     size = len(prompt.encode("utf-8"))

@@ -193,3 +193,12 @@ def test_large_limits_use_a_recent_count(loop, users):
         loop.request(key, params={"n": 20})  # 1,000 jobs queued
     payload = refused(loop, 429, "TooManyPrompts", key=key, params={"n": 2})
     assert "(1002)" in payload["message"]
+
+
+def test_a_model_named_twice_is_queued_once(loop, worker_key, app):
+    from horde.models import GenerationRequest
+
+    request_id = loop.request(models=["stable_diffusion", "", "stable_diffusion", ""]).get_json()["id"]
+    with app.extensions["horde"].db.session_factory() as session:
+        assert session.get(GenerationRequest, request_id).models == ["stable_diffusion", ""]
+    assert loop.pop(worker_key)["id"] is not None
