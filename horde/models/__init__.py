@@ -4,10 +4,11 @@ from horde.models.cache_entry import CacheEntry
 from horde.models.horde_state import HORDE_STATE_ID, HordeState
 from horde.models.interrogation import Interrogation
 from horde.models.job import Job
-from horde.models.kudos import KudosEvent
+from horde.models.kudos import KudosEvent, KudosRollup
 from horde.models.message import WorkerMessage
 from horde.models.moderation import IPTimeout, PromptFilter, Suspicion
 from horde.models.request import GenerationRequest, QueuedModel
+from horde.models.retention import RetentionCursor
 from horde.models.sharedkey import SharedKey
 from horde.models.stats import DailyStat, GenerationStat, StatsCursor, TotalStat
 from horde.models.style import Collection, CollectionStyle, Style, StyleExample
@@ -36,8 +37,10 @@ __all__ = [
     "Interrogation",
     "Job",
     "KudosEvent",
+    "KudosRollup",
     "PromptFilter",
     "QueuedModel",
+    "RetentionCursor",
     "Team",
     "User",
     "WebhookDelivery",

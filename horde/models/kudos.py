@@ -40,3 +40,19 @@ class KudosEvent(Base):
         Index("uq_kudos_events_idempotency", "user_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL"), sqlite_where=text("idempotency_key IS NOT NULL")),
     )
+
+
+class KudosRollup(Base):
+    """Kudos events past their retention, summed per user, detail bucket and reason.
+
+    With the events still kept they make the same ledger: a balance is its applied events,
+    plus its roll-ups, plus `users.kudos_adjustments`.
+    """
+
+    __tablename__ = "kudos_rollups"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float, default=0.0)
+    events: Mapped[int] = mapped_column(BigId, default=0)  # how many events were rolled into it

@@ -21,4 +21,7 @@ class WorkerMessage(Base):
     expiry: Mapped[dt.datetime] = mapped_column(DateTime)
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_worker_messages_worker_expiry", "worker_id", "expiry"),)
+    __table_args__ = (
+        Index("ix_worker_messages_worker_expiry", "worker_id", "expiry"),
+        Index("ix_worker_messages_expiry", "expiry"),  # the pruning of long-expired messages
+    )

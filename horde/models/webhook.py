@@ -37,4 +37,5 @@ class WebhookDelivery(Base):
             "ix_webhook_deliveries_due", "next_attempt",
             postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'"),
         ),
+        Index("ix_webhook_deliveries_created", "created"),  # the pruning of old sent and failed ones
     )
