@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Integer, MetaData, create_engine, delete, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -42,6 +43,31 @@ class Base(DeclarativeBase):
 def utcnow() -> dt.datetime:
     """Naive UTC: the same representation on PostgreSQL and SQLite."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def add_to_rows(session: Session, table, key_columns: tuple[str, ...], rows: list[dict]) -> None:
+    """Insert `rows`, or where a row with the same key exists add their other values to its
+    (an upsert that sums), in one statement."""
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={name: table.c[name] + statement.excluded[name] for name in rows[0] if name not in key_columns},
+    )
+    session.execute(statement, rows)
+
+
+def delete_oldest(session: Session, model, *where, oldest_first, limit: int) -> int:
+    """Delete at most `limit` rows of `model` that match `where`, oldest (by `oldest_first`)
+    first, and commit: one bounded transaction, so a prune never holds many row locks for
+    long. Returns how many rows went."""
+    (key,) = model.__table__.primary_key.columns
+    chosen = select(key).where(*where).order_by(oldest_first).limit(limit)
+    gone = session.execute(delete(model.__table__).where(key.in_(chosen.scalar_subquery()))).rowcount
+    session.commit()
+    return gone
 
 
 def rfc822(moment: dt.datetime) -> str:

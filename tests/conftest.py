@@ -25,7 +25,7 @@ from tests.e2e import sdk_suite
 
 TABLES_TO_EMPTY = (
     "collection_styles", "collections", "style_examples", "styles", "shared_keys",
-    "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_events", "jobs", "request_models", "requests", "interrogations", "workers", "teams",
+    "suspicions", "prompt_filters", "ip_timeouts", "worker_messages", "kudos_rollups", "retention_cursors", "kudos_events", "jobs", "request_models", "requests", "interrogations", "workers", "teams",
     "generation_stats", "stats_daily", "stats_totals", "stats_cursor", "webhook_deliveries",
 )
 MIGRATIONS = str(MIGRATIONS_DIR)

@@ -9,9 +9,10 @@ from pathlib import Path
 from flask import Flask
 
 from horde.db import utcnow
-from horde.domain.queue import alchemy, maintenance, stats
+from horde.domain.queue import maintenance, stats
 from horde.domain.queue import webhooks as outbox  # `webhooks` here is the sender submodule (horde.jobs.webhooks)
 from horde.domain.status.dashboard import REFRESH_SECONDS, Dashboard
+from horde.jobs import retention
 from horde.jobs.locks import FileLeaderLock, LeaderLock, PostgresLeaderLock
 from horde.jobs.scheduler import PeriodicJob, Scheduler
 from horde.jobs.webhooks import WebhookSender
@@ -52,16 +53,16 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
         PeriodicJob("dashboard", REFRESH_SECONDS, with_session(lambda s: dashboard.refresh(s, services, utcnow()))),
         PeriodicJob("queue-snapshot", 2.0, with_session(lambda s: maintenance.refresh_snapshots(s, services, utcnow()))),
         PeriodicJob("stale-jobs", 5.0, with_session(lambda s: maintenance.requeue_stale_jobs(s, utcnow()))),
-        PeriodicJob("expire-requests", 30.0, with_session(lambda s: maintenance.expire_requests(s, services, utcnow()))),
-        PeriodicJob(
-            "expire-interrogations", 60.0, with_session(lambda s: alchemy.expire_interrogations(s, services, utcnow()))
-        ),
         PeriodicJob("fold-anonymous-kudos", 10.0, with_session(maintenance.fold_anonymous_kudos)),
         PeriodicJob("cache-sweep", 60.0, services.cache.sweep),
         PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),
         PeriodicJob(
             "generation-stats", services.settings.stats_seconds,
             with_session(lambda s: stats.refresh(s, services.cache, services.settings.mode.value, utcnow())),
+        ),
+        *(
+            PeriodicJob(job.name, job.interval, with_session(lambda s, job=job: retention.run(job, s, services, utcnow())))
+            for job in retention.JOBS
         ),
     ]
 

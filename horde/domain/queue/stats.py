@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from horde.cache import Cache
+from horde.db import add_to_rows, delete_oldest
 from horde.models import DailyStat, GenerationStat, StatsCursor, TotalStat
 
 SNAPSHOT_SECONDS = 120
 ROLL_UP_BATCH = 50_000
 WINDOWS = {"minute": dt.timedelta(minutes=1), "hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
 MONTH_DAYS = 30
+# Retention: raw rows feed the minute, hour and day windows (and the dashboard's last day),
+# daily rows the month; older ones are only in the totals, where the roll-up put them.
+RAW_KEPT = dt.timedelta(days=1, hours=1)
+DAYS_KEPT = dt.timedelta(days=MONTH_DAYS + 1)
+PRUNE_CHUNK = 10_000
 
 
 _INSERT_STAT = insert(GenerationStat.__table__)
@@ -31,16 +36,6 @@ _INSERT_STAT = insert(GenerationStat.__table__)
 def record(session: Session, kind: str, model: str, things: float, state: str, now: dt.datetime) -> None:
     # Core on the session's connection: the ORM's bulk insert path costs more than the insert.
     session.connection().execute(_INSERT_STAT, {"kind": kind, "model": model, "finished": now, "things": things, "state": state})
-
-
-def _upsert(session: Session, table, keys: dict, count: int, things: float) -> None:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**keys, count=count, things=things)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={"count": table.c.count + statement.excluded.count, "things": table.c.things + statement.excluded.things},
-    )
-    session.execute(statement)
 
 
 def roll_up(session: Session, kind: str) -> int:
@@ -65,12 +60,31 @@ def roll_up(session: Session, kind: str) -> int:
     folded = 0
     for model, day, count, things in rows:
         day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
-        _upsert(session, DailyStat.__table__, {"kind": kind, "model": model, "day": day}, count, float(things or 0))
-        _upsert(session, TotalStat.__table__, {"kind": kind, "model": model}, count, float(things or 0))
+        sums = {"count": count, "things": float(things or 0)}
+        add_to_rows(session, DailyStat.__table__, ("kind", "model", "day"), [{"kind": kind, "model": model, "day": day, **sums}])
+        add_to_rows(session, TotalStat.__table__, ("kind", "model"), [{"kind": kind, "model": model, **sums}])
         folded += count
     cursor.last_id = newest
     session.commit()
     return folded
+
+
+def prune_raw(session: Session, kind: str, now: dt.datetime) -> int:
+    """Delete one chunk of raw rows that are older than every window reading them and
+    already rolled up (the cursor has passed them); returns how many went."""
+    rolled_up_to = _rolled_up_to(session, kind)
+    return delete_oldest(
+        session, GenerationStat,
+        GenerationStat.kind == kind, GenerationStat.finished < now - RAW_KEPT, GenerationStat.id <= rolled_up_to,
+        oldest_first=GenerationStat.finished, limit=PRUNE_CHUNK,
+    )
+
+
+def prune_days(session: Session, now: dt.datetime) -> int:
+    """Daily buckets older than the month window (a few hundred rows a day: one statement)."""
+    gone = session.execute(delete(DailyStat).where(DailyStat.day < (now - DAYS_KEPT).date())).rowcount
+    session.commit()
+    return gone
 
 
 def compile_windows(session: Session, kind: str, now: dt.datetime) -> dict:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from horde import events
+from horde.db import delete_oldest
 from horde.models import GenerationRequest, WebhookDelivery
 from horde.models import webhook as states
 
@@ -26,6 +27,10 @@ RETRY_AFTER = (1.0, 3.0)  # seconds after the first and the second failed attemp
 LEASE = dt.timedelta(seconds=30)  # a claimed row is another sender's again after this
 MAX_ANSWER_BYTES = 64 * 1024
 TOPIC = "webhooks"
+# A delivery is over within a minute (three attempts seconds apart, a lease of 30 s): a day
+# later its row, sent, failed or abandoned, is only history, and pruned.
+KEPT = dt.timedelta(days=1)
+PRUNE_CHUNK = 5000
 _INSERT = insert(D.__table__)
 
 
@@ -97,3 +102,8 @@ def give_up(session: Session, delivery_id: int, reason: str, now: dt.datetime) -
         update(D).where(D.id == delivery_id).values(state=states.FAILED, claimed_until=None, last_error=reason[:255])
         .execution_options(synchronize_session=False)
     )
+
+
+def prune(session: Session, now: dt.datetime) -> int:
+    """Delete one chunk of deliveries older than KEPT; returns how many."""
+    return delete_oldest(session, D, D.created < now - KEPT, oldest_first=D.created, limit=PRUNE_CHUNK)

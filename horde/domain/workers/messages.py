@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from horde.db import rfc822
+from horde.db import delete_oldest, rfc822
 from horde.domain import errors
 from horde.models import User, Worker, WorkerMessage
 
@@ -16,6 +16,8 @@ DEFAULT_HOURS, MAX_HOURS = 12, 30 * 24
 MODERATOR_ORIGIN = "AI Horde Moderators"
 PAGE_SIZE = 50
 MAX_PAGE = 10000
+EXPIRED_KEPT = dt.timedelta(days=7)  # listed as "expired" this long, then pruned
+PRUNE_CHUNK = 1000
 
 
 def view(message: WorkerMessage) -> dict:
@@ -89,3 +91,10 @@ def for_pop(session: Session, worker_id: str, now: dt.datetime) -> list[dict]:
         or_(WorkerMessage.worker_id == worker_id, WorkerMessage.worker_id.is_(None)), WorkerMessage.expiry > now
     ).order_by(WorkerMessage.created)
     return [pop_view(m) for m in session.scalars(query)]
+
+
+def prune_expired(session: Session, now: dt.datetime) -> int:
+    """Delete one chunk of messages expired more than EXPIRED_KEPT ago; returns how many."""
+    return delete_oldest(
+        session, WorkerMessage, WorkerMessage.expiry < now - EXPIRED_KEPT, oldest_first=WorkerMessage.expiry, limit=PRUNE_CHUNK
+    )

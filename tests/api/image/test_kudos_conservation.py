@@ -3,8 +3,9 @@ repeated), awards, admin changes, requests, pops, deliveries (ok, censored, faul
 cancellations and folds of the anonymous account, through the API, on PostgreSQL and SQLite.
 
 After every step the books balance to the cent:
-- each balance is the sum of its applied kudos events plus what the floor added or the
-  ceiling cut off (`kudos_adjustments`); each detail bucket is the sum of its events;
+- each balance is the sum of its applied kudos events (and of the roll-ups that old events
+  were added to) plus what the floor added or the ceiling cut off (`kudos_adjustments`);
+  each detail bucket is the sum of its events and roll-ups;
 - transfers move kudos and create none;
 - what requests recorded as consumed is what their requesters were charged per job;
 - what workers recorded as earned is what their owners were paid, to the balance or in escrow.
@@ -36,12 +37,25 @@ def _scalar(conn, sql: str) -> float:
     return float(conn.execute(text(sql)).scalar() or 0.0)
 
 
+
+def _ledger(applied_only: bool) -> str:
+    """Kudos events (all, or those applied to their balance) with the roll-ups that old
+    events were added to when they were deleted (only ever applied ones): one ledger."""
+    return (
+        "(SELECT user_id, amount, bucket, reason FROM kudos_events" + (" WHERE folded" if applied_only else "")
+        + " UNION ALL SELECT user_id, amount, bucket, reason FROM kudos_rollups) AS e"
+    )
+
+
+APPLIED, LEDGER = _ledger(True), _ledger(False)
+
+
 def assert_books_balance(app) -> None:
     with app.extensions["horde"].db.engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT u.id, u.kudos, u.kudos_adjustments, "
             + ", ".join(f"u.kudos_{b}" for b in ledger.KUDOS_BUCKETS)
-            + ", (SELECT coalesce(sum(e.amount), 0) FROM kudos_events e WHERE e.user_id = u.id AND e.folded)"
+            + f", (SELECT coalesce(sum(e.amount), 0) FROM {APPLIED} WHERE e.user_id = u.id)"
             " FROM users u ORDER BY u.id"
         )).all()
         for row in rows:
@@ -49,14 +63,14 @@ def assert_books_balance(app) -> None:
             assert abs(balance - (applied + adjustments)) < CENT, f"user {user_id}: {balance} != {applied} + {adjustments}"
             assert ledger.FLOOR_ANONYMOUS <= balance <= ledger.MAX_BALANCE
         for bucket, total in zip(ledger.KUDOS_BUCKETS, zip(*[r[3:3 + len(ledger.KUDOS_BUCKETS)] for r in rows])):
-            events = _scalar(conn, f"SELECT sum(amount) FROM kudos_events WHERE bucket = '{bucket}' AND folded")
+            events = _scalar(conn, f"SELECT sum(amount) FROM {APPLIED} WHERE bucket = '{bucket}'")
             assert abs(sum(total) - events) < CENT, bucket
-        assert abs(_scalar(conn, "SELECT sum(amount) FROM kudos_events WHERE reason = 'transfer'")) < CENT
+        assert abs(_scalar(conn, f"SELECT sum(amount) FROM {LEDGER} WHERE reason = 'transfer'")) < CENT
         consumed = _scalar(conn, "SELECT sum(consumed_kudos) FROM requests")
-        charged = _scalar(conn, "SELECT sum(amount) FROM kudos_events WHERE reason = 'generation'")
+        charged = _scalar(conn, f"SELECT sum(amount) FROM {LEDGER} WHERE reason = 'generation'")
         assert abs(consumed + charged) < CENT, (consumed, charged)
         earned = _scalar(conn, "SELECT sum(kudos_generated) FROM workers")
-        paid = _scalar(conn, "SELECT sum(amount) FROM kudos_events WHERE reason = 'reward'")
+        paid = _scalar(conn, f"SELECT sum(amount) FROM {LEDGER} WHERE reason = 'reward'")
         escrow = _scalar(conn, "SELECT sum(evaluating_kudos) FROM users")
         assert abs(earned - (paid + escrow)) < CENT, (earned, paid, escrow)
 
