@@ -1,6 +1,7 @@
 """python -m bench [scenario ...]: run benchmark scenarios and print their figures as JSON.
 
-Scenarios: async, pop, loop, check (default: all), slow_fetch (the loop with and
+`python -m bench retention [--days 7] [--rate 100]` is a scenario of its own: the database's
+size over a simulated week (bench/retention.py). The others: async, pop, loop, check (default: all), slow_fetch (the loop with and
 without 20 slow source-image downloads in flight) and streams (the loop with and without
 1,000 open event streams, and the latency from a change to its event). Each starts its own server (gunicorn on
 a fresh PostgreSQL database, Redis, rate limits off, a requester without a concurrency
@@ -21,6 +22,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+if __name__ == "__main__" and sys.argv[1:2] == ["retention"]:
+    # In process, no server and no simulated clients (so no aiohttp): bench/retention.py.
+    from bench import retention
+
+    retention.main(sys.argv[2:])
+    sys.exit(0)
 
 try:
     import aiohttp  # noqa: F401  (the simulated clients and workers)
