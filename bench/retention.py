@@ -232,7 +232,7 @@ def explain(app, now: dt.datetime) -> list[dict]:
     seen: dict[str, tuple] = {}
 
     def note(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("DELETE", "SELECT", "UPDATE")) and not executemany:
+        if statement.lstrip().upper().startswith(("DELETE", "SELECT", "UPDATE", "WITH")) and not executemany:
             seen.setdefault(" ".join(statement.split()), (statement, parameters))
 
     event.listen(svc.db.engine, "before_cursor_execute", note)
