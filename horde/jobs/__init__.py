@@ -58,7 +58,7 @@ def periodic_jobs(app: Flask, lock: LeaderLock) -> list[PeriodicJob]:
         PeriodicJob("queue-statistics", 60.0, with_session(maintenance.refresh_queue_statistics)),
         PeriodicJob(
             "generation-stats", services.settings.stats_seconds,
-            with_session(lambda s: stats.refresh(s, services.cache, services.settings.mode.value, utcnow())),
+            with_session(lambda s: stats.refresh_all(s, services.cache, maintenance.served_kinds(services), utcnow())),
         ),
         *(
             PeriodicJob(job.name, job.interval, with_session(lambda s, job=job: retention.run(job, s, services, utcnow())))

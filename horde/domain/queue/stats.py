@@ -45,10 +45,11 @@ def roll_up(session: Session, kind: str) -> int:
         cursor = StatsCursor(kind=kind, last_id=0)
         session.add(cursor)
         session.flush()
-    newest = session.scalar(
-        select(func.max(GenerationStat.id)).where(GenerationStat.id > cursor.last_id, GenerationStat.kind == kind)
-        .where(GenerationStat.id <= cursor.last_id + ROLL_UP_BATCH)
-    )
+    # The next batch of rows of any kind: ids of one kind can be far apart (an image horde's
+    # few interrogations among its images, or the other kind's rows already pruned), and a
+    # window of ids with none of this kind's rows in it must not stop the cursor.
+    batch = select(GenerationStat.id).where(GenerationStat.id > cursor.last_id).order_by(GenerationStat.id).limit(ROLL_UP_BATCH)
+    newest = session.scalar(select(func.max(batch.subquery().c.id)))
     if newest is None:
         session.commit()
         return 0
@@ -123,6 +124,14 @@ def _compile(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dic
 def refresh(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:
     roll_up(session, kind)
     return _compile(session, cache, kind, now)
+
+
+def refresh_all(session: Session, cache: Cache, kinds: tuple[str, ...], now: dt.datetime) -> None:
+    """The scheduler's job: every kind this horde records is rolled up (so that its raw rows
+    can be pruned); the first, the horde's mode, is the one the /stats routes show."""
+    for kind in kinds[1:]:
+        roll_up(session, kind)
+    refresh(session, cache, kinds[0], now)
 
 
 def snapshot(session: Session, cache: Cache, kind: str, now: dt.datetime) -> dict:

@@ -229,3 +229,20 @@ def test_the_scheduler_runs_every_retention_job(app):
 
     names = {job.name for job in periodic_jobs(app, lock=None)}
     assert set(JOBS) <= names
+
+
+def test_every_kind_is_rolled_up_and_pruned_however_sparse(app, monkeypatch):
+    """An image horde records interrogations too, a few among many images: the roll-up of
+    each kind walks past the other's rows, so both can be pruned."""
+    monkeypatch.setattr(stats, "ROLL_UP_BATCH", 2)
+    svc = app.extensions["horde"]
+    old = utcnow() - 3 * DAY
+    with _session(app) as session:
+        for kind in ("image", "image", "image", "image", "interrogation"):
+            session.add(GenerationStat(kind=kind, model="m", finished=old, things=1.0, state="ok"))
+        session.commit()
+        for _ in range(3):  # the scheduler's statistics job, three times
+            stats.refresh_all(session, svc.cache, maintenance.served_kinds(svc), utcnow())
+        assert stats.compile_windows(session, "interrogation", utcnow())["total"] == {"m": [1, 1.0]}
+    assert run_all(app)["prune-generation-stats"] == 5
+    assert count(app, GenerationStat) == 0
