@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import BigInteger, Integer, MetaData, create_engine, delete, event, select
+from sqlalchemy import BigInteger, Integer, MetaData, any_, create_engine, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -64,8 +64,14 @@ def delete_oldest(session: Session, model, *where, oldest_first, limit: int) -> 
     first, and commit: one bounded transaction, so a prune never holds many row locks for
     long. Returns how many rows went."""
     (key,) = model.__table__.primary_key.columns
-    chosen = select(key).where(*where).order_by(oldest_first).limit(limit)
-    gone = session.execute(delete(model.__table__).where(key.in_(chosen.scalar_subquery()))).rowcount
+    chosen = select(key).where(*where).order_by(oldest_first).limit(limit).scalar_subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        # `= ANY(ARRAY(…))`: the chosen keys become one array, then primary-key lookups.
+        # With `IN (…)` the planner hashed them and read the whole table for every chunk.
+        matches = key == any_(func.array(chosen))
+    else:
+        matches = key.in_(chosen)
+    gone = session.execute(delete(model.__table__).where(matches)).rowcount
     session.commit()
     return gone
 
