@@ -209,9 +209,10 @@ def measure(app) -> dict:
     engine = app.extensions["horde"].db.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         sizes = {t: round(conn.execute(text(f"SELECT pg_total_relation_size('{t}')")).scalar_one() / 2**20, 1) for t in TABLES}
+        indexes = {t: round(conn.execute(text(f"SELECT pg_indexes_size('{t}')")).scalar_one() / 2**20, 1) for t in TABLES[:3]}
         rows = {t: int(conn.execute(text(f"SELECT reltuples FROM pg_class WHERE relname = '{t}'")).scalar_one()) for t in TABLES}
         database = round(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one() / 2**20, 1)
-    return {"database_mb": database, "table_mb": sizes, "rows": rows}
+    return {"database_mb": database, "table_mb": sizes, "index_mb": indexes, "rows": rows}
 
 
 def check_books(app) -> float:
