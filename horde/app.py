@@ -155,7 +155,7 @@ class PagesOnlySessionInterface(SecureCookieSessionInterface):
     opening (verifying) a session cookie on every API request costs time for nothing."""
 
     def open_session(self, app, request):
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/v1/")):
             return None  # Flask then uses a null session
         return super().open_session(app, request)
 

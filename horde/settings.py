@@ -144,6 +144,9 @@ class Settings:
     # life (EventSource reconnects with Last-Event-ID). A CA file trusted for webhooks (tests).
     stream_keepalive: float = 15.0
     stream_max_seconds: float = 1800.0
+    # The OpenAI-compatible routes (/v1): seconds a request may wait for its result before it
+    # is cancelled and answered with a timeout error.
+    openai_wait_seconds: float = 300.0
     webhook_ca_file: str = ""
     environment: str = "development"  # "production": HORDE_SECRET_KEY is required
     trusted_proxies: int = 0  # proxy hops in front of us whose X-Forwarded-* headers are believed
@@ -202,6 +205,7 @@ class Settings:
             "fetch_deadline": ("HORDE_FETCH_DEADLINE", _float),
             "stream_keepalive": ("HORDE_STREAM_KEEPALIVE", _positive),
             "stream_max_seconds": ("HORDE_STREAM_MAX_SECONDS", _positive),
+            "openai_wait_seconds": ("HORDE_OPENAI_WAIT_SECONDS", _positive),
             "webhook_ca_file": ("HORDE_WEBHOOK_CA_FILE", _text),
             "environment": ("HORDE_ENV", _text),
             "trusted_proxies": ("HORDE_TRUSTED_PROXIES", _hops),

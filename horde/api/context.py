@@ -36,7 +36,7 @@ def caller(required: bool = True, recent: bool = False) -> User | None:
     `recent=True` (the generation routes) accepts a snapshot up to a few seconds old."""
     if "caller" in g:
         return g.caller
-    api_key = request.headers.get("apikey")
+    api_key = sent_apikey()
     if not api_key:
         if required:
             raise missing_header("apikey", APIKEY_HELP)
@@ -50,8 +50,14 @@ def caller(required: bool = True, recent: bool = False) -> User | None:
     return user
 
 
+def sent_apikey() -> str | None:
+    """The caller's key: the `apikey` header, or what a route read elsewhere (the OpenAI
+    routes' `Authorization: Bearer`) and set as `g.apikey`."""
+    return g.get("apikey") or request.headers.get("apikey")
+
+
 def require_apikey() -> str:
-    api_key = request.headers.get("apikey")
+    api_key = sent_apikey()
     if not api_key:
         raise missing_header("apikey", APIKEY_HELP)
     return api_key
