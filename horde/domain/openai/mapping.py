@@ -47,14 +47,14 @@ class ImageCall:
     extra: dict = field(default_factory=dict)
 
 
-_TOKEN = re.compile(r"\w{1,4}|[^\w\s]|\s+(?=\S)|\s+$", re.UNICODE)
+_TOKEN = re.compile(r"\w{1,6}|[^\w\s]")
 
 
 def count_tokens(text: str) -> int:
     """An estimate of a text's tokens (the horde does not know each model's tokenizer): word
-    pieces of up to four letters and each punctuation mark, about what BPE tokenizers give
+    pieces of up to six letters and each punctuation mark, about what BPE tokenizers give
     English text."""
-    return sum(1 for piece in _TOKEN.findall(text) if not piece.isspace())
+    return len(_TOKEN.findall(text))
 
 
 def finish_reason(text: str, max_tokens: int) -> str:
