@@ -1,8 +1,9 @@
 """python -m bench [scenario ...]: run benchmark scenarios and print their figures as JSON.
 
 Scenarios: async, pop, loop, check (default: all), slow_fetch (the loop with and
-without 20 slow source-image downloads in flight) and streams (the loop with and without
-1,000 open event streams, and the latency from a change to its event). Each starts its own server (gunicorn on
+without 20 slow source-image downloads in flight), streams (the loop with and without
+1,000 open event streams, and the latency from a change to its event) and openai (the loop
+with and without 200 OpenAI requests waiting for their results). Each starts its own server (gunicorn on
 a fresh PostgreSQL database, Redis, rate limits off, a requester without a concurrency
 limit) unless --url points at one that is already running and --requester/--owners give keys.
 """
@@ -28,9 +29,12 @@ except ImportError:
     sys.exit("python -m bench needs aiohttp: run `make bench`, or "
              "`.venv/bin/pip install -c requirements/constraints.txt -e '.[bench]'`")
 
+import requests
+
 from bench import filters as bench_filters
 from bench import load, scenarios
 from bench.slow_fetch import SlowDownloads
+from bench.openai_waits import Waiters, park_worker
 from bench.streams import Streams, park, probe_latency
 from bench.server import BenchServer
 
@@ -273,6 +277,48 @@ def scenario_streams(args) -> dict:
     return summary
 
 
+def _queued_requests(url: str, kind: str) -> int:
+    """Jobs queued on the horde, from its (cached) performance figures."""
+    figures = requests.get(f"{url}/api/v2/status/performance", timeout=30).json()
+    return int(figures.get("queued_requests" if kind == "image" else "queued_text_requests", -1))
+
+
+def scenario_openai(args) -> dict:
+    """The full loop without and with `--waiters` OpenAI requests waiting for their results,
+    alternated twice on one server (docs/serving.md, "OpenAI requests")."""
+    rounds = []
+    env = {"HORDE_WEB_THREADS": str(args.openai_threads), "HORDE_OPENAI_WAIT_SECONDS": "3600"}
+    with Run(args, **env) as run:
+        watcher = run.server.user("bench-openai-client", "--concurrency", "1000000")
+        park_worker(run.url, run.owners[0], run.kind)
+        for count in (0, args.waiters, 0, args.waiters):
+            if count:
+                with Waiters(run.url, watcher, run.kind, count) as waiters:
+                    client_cpu0 = load.process_cpu_seconds([waiters.pid()])
+                    before = waiters.summary()
+                    result = scenario_loop(run)
+                    held = {**waiters.summary(), "still_waiting_at_start": before["still_waiting"]}
+                    held["client_cpu_cores"] = round((load.process_cpu_seconds([waiters.pid()]) - client_cpu0) / result["seconds"], 2)
+                time.sleep(3)  # the server notices the hang-ups and cancels the requests
+                held["queued_requests_after_hang_up"] = _queued_requests(run.url, run.kind)
+            else:
+                result = scenario_loop(run)
+                held = {}
+            rounds.append({
+                "waiting_openai_requests": count, "jobs_per_second": result["jobs_per_second"],
+                "server_cpu_cores": result["server_cpu_cores"], "database_cpu_cores": result["database_cpu_cores"],
+                "latency": {op: result["latency"].get(op) for op in ("pop", "submit", "check", "async")},
+                **({"waiters": held} if count else {}),
+            })
+    quiet = [r["jobs_per_second"] for r in rounds if not r["waiting_openai_requests"]]
+    loaded = [r["jobs_per_second"] for r in rounds if r["waiting_openai_requests"]]
+    summary = {"scenario": f"{args.kind} full loop with {args.waiters} waiting OpenAI requests vs none", "rounds": rounds,
+               "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2), "web_threads": args.openai_threads,
+               "server_workers": args.server_workers}
+    print(json.dumps(summary, indent=2), flush=True)
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("scenarios", nargs="*", default=["async", "pop", "loop", "check"])
@@ -293,6 +339,8 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=1000, help="open event streams (streams scenario)")
     parser.add_argument("--stream-threads", type=int, default=600, help="HORDE_WEB_THREADS of the streams scenario's server")
     parser.add_argument("--probes", type=int, default=20, help="change-to-event latency samples per round (streams)")
+    parser.add_argument("--waiters", type=int, default=200, help="OpenAI requests waiting at once (openai scenario)")
+    parser.add_argument("--openai-threads", type=int, default=128, help="HORDE_WEB_THREADS of the openai scenario's server")
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
     if "check" in args.scenarios and shutil.which("wrk") is None:
@@ -310,6 +358,8 @@ def main() -> None:
             results["results"].append(scenario_slow_fetch(args))
         elif name == "streams":
             results["results"].append(scenario_streams(args))
+        elif name == "openai":
+            results["results"].append(scenario_openai(args))
         else:
             with Run(args) as run:
                 results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))
