@@ -268,11 +268,16 @@ def scenario_streams(args) -> dict:
                 "latency": {op: result["latency"].get(op) for op in ("pop", "submit", "check", "async")},
                 "change_to_event": latency, **({"streams": held} if count else {}),
             })
-    quiet = [r["jobs_per_second"] for r in rounds if not r["open_streams"]]
-    loaded = [r["jobs_per_second"] for r in rounds if r["open_streams"]]
-    summary = {"scenario": f"{args.kind} full loop with {args.streams} open event streams vs none", "rounds": rounds,
-               "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2), "web_threads": args.stream_threads,
-               "server_workers": args.server_workers}
+    return alternated(f"{args.kind} full loop with {args.streams} open event streams vs none", rounds, "open_streams",
+                      web_threads=args.stream_threads, server_workers=args.server_workers)
+
+
+def alternated(name: str, rounds: list[dict], loaded_by: str, **figures) -> dict:
+    """The summary of rounds alternating without and with a load (`loaded_by` > 0): the ratio
+    of the loop's jobs per second with the load to without it, within one run."""
+    quiet = [r["jobs_per_second"] for r in rounds if not r[loaded_by]]
+    loaded = [r["jobs_per_second"] for r in rounds if r[loaded_by]]
+    summary = {"scenario": name, "rounds": rounds, "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2), **figures}
     print(json.dumps(summary, indent=2), flush=True)
     return summary
 
@@ -310,13 +315,8 @@ def scenario_openai(args) -> dict:
                 "latency": {op: result["latency"].get(op) for op in ("pop", "submit", "check", "async")},
                 **({"waiters": held} if count else {}),
             })
-    quiet = [r["jobs_per_second"] for r in rounds if not r["waiting_openai_requests"]]
-    loaded = [r["jobs_per_second"] for r in rounds if r["waiting_openai_requests"]]
-    summary = {"scenario": f"{args.kind} full loop with {args.waiters} waiting OpenAI requests vs none", "rounds": rounds,
-               "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2), "web_threads": args.openai_threads,
-               "server_workers": args.server_workers}
-    print(json.dumps(summary, indent=2), flush=True)
-    return summary
+    return alternated(f"{args.kind} full loop with {args.waiters} waiting OpenAI requests vs none", rounds,
+                      "waiting_openai_requests", web_threads=args.openai_threads, server_workers=args.server_workers)
 
 
 def main() -> None:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
-import time
 from urllib.parse import urlsplit
 
 import requests
 
-from bench.streams import PARKED_MODEL
+from bench.streams import PARKED_MODEL, ClientProcess
 
 PARKED_TEXT_MODEL = "bench/parked-text-model"
 REGEN = "AI Horde Worker reGen:9.0.2:https://github.com/Haidra-Org/horde-worker-reGen"
@@ -96,33 +94,11 @@ def _waiters_process(url: str, key: str, kind: str, count: int, ready, stop, cou
     asyncio.run(main())
 
 
-class Waiters:
+class Waiters(ClientProcess):
+    what = "waiting OpenAI requests"
+
     def __init__(self, url: str, key: str, kind: str, count: int):
-        manager = multiprocessing.Manager()
-        self.counts = manager.dict()
-        self.ready = multiprocessing.Event()
-        self.stop = multiprocessing.Event()
-        self.process = multiprocessing.Process(
-            target=_waiters_process, args=(url, key, kind, count, self.ready, self.stop, self.counts)
-        )
-        self.wanted = count
-        self._manager = manager
-
-    def __enter__(self) -> "Waiters":
-        self.process.start()
-        if not self.ready.wait(120):
-            raise RuntimeError("the waiting requests were not sent in two minutes")
-        self.opened_at = time.monotonic()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.summary_at_close = self.summary()
-        self.stop.set()
-        self.process.join(30)
-        self._manager.shutdown()
-
-    def pid(self) -> int:
-        return self.process.pid
+        super().__init__(_waiters_process, url, key, kind, count, wanted=count)
 
     def summary(self) -> dict:
         return {"wanted": self.wanted, "sent": self.counts.get("sent", 0),
