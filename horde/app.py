@@ -116,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     allow_methods = ", ".join(CORS_METHODS)
     allow_headers = ", ".join(CORS_ALLOW_HEADERS)
+    # OpenAI clients in browsers send their key as Authorization (the public horde's list has no such header).
+    openai_allow_headers = f"{allow_headers}, Authorization"
 
     def _start_timer():
         g.started = time.perf_counter()
@@ -129,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # clients of the public horde see, on every response (spec/api.md §1.2).
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = allow_methods
-        response.headers["Access-Control-Allow-Headers"] = allow_headers
+        response.headers["Access-Control-Allow-Headers"] = openai_allow_headers if request.path.startswith("/v1/") else allow_headers
         response.headers["Horde-Node"] = node
         response.headers["X-Content-Type-Options"] = "nosniff"
         if response.mimetype == "text/html":

@@ -207,6 +207,17 @@ def test_image_route_on_a_text_horde_and_unknown_routes_are_404(server):
     assert requests.get(f"{server['url']}/v1/nothing", timeout=10).json()["error"]["code"] == "NotFound"
 
 
+def test_browser_clients_may_send_their_key_as_authorization(server):
+    preflight = requests.options(f"{server['url']}/v1/chat/completions", headers={
+        "Origin": "https://chat.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }, timeout=10)
+    assert preflight.status_code == 200 and preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"].split(", ")
+    native = requests.options(f"{server['url']}/api/v2/status/heartbeat", timeout=10)
+    assert "Authorization" not in native.headers["Access-Control-Allow-Headers"].split(", ")  # the public horde's list, unchanged
+
+
 def test_openapi_document_lists_the_routes(server):
     document = requests.get(f"{server['url']}/v1/openapi.json", timeout=10).json()
     assert {"/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/images/generations"} <= set(document["paths"])
