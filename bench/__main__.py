@@ -29,7 +29,6 @@ except ImportError:
     sys.exit("python -m bench needs aiohttp: run `make bench`, or "
              "`.venv/bin/pip install -c requirements/constraints.txt -e '.[bench]'`")
 
-import requests
 
 from bench import filters as bench_filters
 from bench import load, scenarios
@@ -282,10 +281,17 @@ def alternated(name: str, rounds: list[dict], loaded_by: str, **figures) -> dict
     return summary
 
 
-def _queued_requests(url: str, kind: str) -> int:
-    """Jobs queued on the horde, from its (cached) performance figures."""
-    figures = requests.get(f"{url}/api/v2/status/performance", timeout=30).json()
-    return int(figures.get("queued_requests" if kind == "image" else "queued_text_requests", -1))
+def _waiting_requests(database_url: str) -> int:
+    """Requests still queued and not cancelled (read from the database: the horde's own
+    figures are refreshed every minute)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM requests WHERE n > 0 AND NOT cancelled")).scalar())
+    finally:
+        engine.dispose()
 
 
 def scenario_openai(args) -> dict:
@@ -301,11 +307,12 @@ def scenario_openai(args) -> dict:
                 with Waiters(run.url, watcher, run.kind, count) as waiters:
                     client_cpu0 = load.process_cpu_seconds([waiters.pid()])
                     before = waiters.summary()
+                    before["queued"] = _waiting_requests(run.server.database_url)
                     result = scenario_loop(run)
-                    held = {**waiters.summary(), "still_waiting_at_start": before["still_waiting"]}
+                    held = {**waiters.summary(), "still_waiting_at_start": before["still_waiting"], "queued_at_start": before["queued"]}
                     held["client_cpu_cores"] = round((load.process_cpu_seconds([waiters.pid()]) - client_cpu0) / result["seconds"], 2)
                 time.sleep(3)  # the server notices the hang-ups and cancels the requests
-                held["queued_requests_after_hang_up"] = _queued_requests(run.url, run.kind)
+                held["queued_after_hang_up"] = _waiting_requests(run.server.database_url)
             else:
                 result = scenario_loop(run)
                 held = {}
