@@ -29,7 +29,6 @@ except ImportError:
     sys.exit("python -m bench needs aiohttp: run `make bench`, or "
              "`.venv/bin/pip install -c requirements/constraints.txt -e '.[bench]'`")
 
-
 from bench import filters as bench_filters
 from bench import load, scenarios
 from bench.slow_fetch import SlowDownloads
