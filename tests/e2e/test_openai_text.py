@@ -4,6 +4,7 @@ real gunicorn server in text mode and a simulated worker."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
@@ -162,6 +163,28 @@ def test_a_client_that_hangs_up_cancels_its_request(server):
     with pytest.raises(openai.APITimeoutError):
         client(server, timeout=2).completions.create(model=PARKED, prompt="I will not wait")
     time.sleep(3)  # the server notices within a second or so
+    assert _parked_worker_finds_nothing(server)
+
+
+def test_waiting_requests_hold_no_worker_process(server):
+    """Two gunicorn processes with one core slot each: twenty waiting calls would stop both if a
+    wait held its process; the native API and a served call go on meanwhile."""
+    url = f"{server['url']}/v1/completions"
+
+    def wait(index: int) -> int:
+        return requests.post(url, json={"model": PARKED, "prompt": f"waiting {index}"},
+                             headers={"Authorization": f"Bearer {server['requester']}"}, timeout=60).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        waits = [pool.submit(wait, index) for index in range(20)]
+        time.sleep(2)
+        assert not any(future.done() for future in waits), "the calls wait for their results"
+        started = time.monotonic()
+        assert requests.get(f"{server['url']}/api/v2/status/heartbeat", timeout=10).status_code == 200
+        assert client(server).completions.create(model=MODEL, prompt="meanwhile").choices[0].text == ANSWER
+        assert time.monotonic() - started < 5
+        statuses = [future.result() for future in waits]
+    assert statuses == [408] * 20  # each timed out (HORDE_OPENAI_WAIT_SECONDS) and was cancelled
     assert _parked_worker_finds_nothing(server)
 
 
