@@ -27,6 +27,7 @@ def server(tmp_path_factory):
     )
     owner_key = support.create_user_cli(env, "openai-worker-owner", "--trusted")[1]
     requester_key = support.create_user_cli(env, "openai-requester", "--kudos", "10000")[1]
+    limited_key = support.create_user_cli(env, "openai-limited", "--concurrency", "2")[1]
     proc = support.ServerProcess(env, workers=2).start()
     parked = requests.post(f"{proc.url}/api/v2/generate/text/pop", json={
         "name": "parked-worker", "models": [PARKED], "bridge_agent": KOBOLD_BRIDGE, "max_length": 512, "max_context_length": 4096,
@@ -35,7 +36,7 @@ def server(tmp_path_factory):
     worker = SimulatedWorker(proc.url, owner_key, "text", "openai-text-worker", [MODEL], seconds_per_item=0.2, idle_seconds=0.2)
     worker.start()
     _wait_for_worker(proc.url, "openai-text-worker", "text")
-    yield {"url": proc.url, "owner": owner_key, "requester": requester_key, "worker": worker}
+    yield {"url": proc.url, "owner": owner_key, "requester": requester_key, "limited": limited_key, "worker": worker}
     worker.stop()
     proc.stop()
     support.drop_pg_database(env["HORDE_DATABASE_URL"])
@@ -203,6 +204,31 @@ def test_an_unknown_model_is_404(server):
     assert set(raised.value.body) == {"message", "type", "param", "code"}
     with pytest.raises(openai.NotFoundError):
         client(server).models.retrieve("nobody/serves-this")
+
+
+def test_no_worker_for_a_known_model_or_for_the_request_is_503(server):
+    with pytest.raises(openai.InternalServerError) as raised:  # the client's class for 5xx
+        client(server).chat.completions.create(model="koboldcpp/Fimbulvetr-11B-v2", messages=[{"role": "user", "content": "hi"}])
+    assert raised.value.status_code == 503 and raised.value.code == "NoAvailableWorker"
+    # A served model, but longer than its worker writes (max_length 512): refused at once, and cancelled.
+    with pytest.raises(openai.InternalServerError) as raised:
+        client(server, server["requester"]).completions.create(model=MODEL, prompt="long", max_tokens=1000)
+    assert raised.value.status_code == 503
+    assert server["worker"].errors == []
+
+
+def test_the_native_concurrency_limit_is_429(server):
+    limited = client(server, server["limited"])
+    with ThreadPoolExecutor(1) as pool:
+        parked = pool.submit(lambda: requests.post(
+            f"{server['url']}/v1/completions", json={"model": PARKED, "prompt": "hold", "n": 2},
+            headers={"Authorization": f"Bearer {server['limited']}"}, timeout=60,
+        ).status_code)
+        time.sleep(1.5)
+        with pytest.raises(openai.RateLimitError) as raised:
+            limited.completions.create(model=MODEL, prompt="one more")
+        assert raised.value.code == "TooManyPrompts" and raised.value.body["type"] == "rate_limit_error"
+        assert parked.result() == 408
 
 
 def test_bad_bodies_are_400_in_openai_shape(server):
