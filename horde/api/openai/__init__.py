@@ -144,7 +144,7 @@ def _text(chat: bool):
     answer = TextAnswer(call, request_id, chat)
     client = request.environ.get("gunicorn.socket")
     if call.stream:
-        return _open_text_stream(svc, answer, client)
+        return _open_text_stream(svc, answer, request_id, client)
     texts = waiting.wait_in_request(
         svc, request_id, "text", client, lambda: [g["text"] for g in generation.text_generations(session(), request_id)]
     )
@@ -219,10 +219,9 @@ def _data(body: dict) -> str:
     return f"data: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 
-def _open_text_stream(svc, answer: TextAnswer, client_socket):
+def _open_text_stream(svc, answer: TextAnswer, request_id: str, client_socket):
     """Subscribe and read while holding the slot (as the event streams do), then stream:
     keep-alive comments while the request waits, the text as chunks once it is done."""
-    request_id = answer.id.split("-", 1)[1]
     listener = svc.events.listen(f"req:{request_id}")
     try:
         first = streams.with_session(svc, lambda db: generation.check(db, svc, request_id, "text", utcnow()))

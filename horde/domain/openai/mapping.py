@@ -140,7 +140,8 @@ def text_call(body: dict, chat: bool) -> TextCall:
     top_p = _number(body, "top_p", 0, 1)
     if top_p is not None:
         params["top_p"] = max(top_p, 0.001)  # the native minimum; 0 means "only the likeliest"
-    stop = [*_stop(body), *(s for s in stops if s not in _stop(body))]
+    asked = _stop(body)
+    stop = [*asked, *(s for s in stops if s not in asked)]
     if stop:
         params["stop_sequence"] = stop
     if body.get("max_context_length") is not None:  # an extension: the native field of that name
