@@ -160,6 +160,18 @@ def test_a_request_that_waits_too_long_times_out_and_is_cancelled(server):
     assert _parked_worker_finds_nothing(server), "the timed-out request was cancelled"
 
 
+def test_a_stream_that_waits_too_long_ends_with_an_error_event(server):
+    stream = client(server).chat.completions.create(model=PARKED, messages=[{"role": "user", "content": "never"}], stream=True)
+    chunks = []
+    with pytest.raises(openai.APIError) as raised:
+        for chunk in stream:
+            chunks.append(chunk)
+    assert "did not finish within" in raised.value.message
+    assert [chunk.choices[0].delta.role for chunk in chunks] == ["assistant"]  # the role chunk, then the error
+    assert _status(server, chunks[0].id.removeprefix("chatcmpl-"))["done"] is True
+    assert _parked_worker_finds_nothing(server)
+
+
 def test_a_client_that_hangs_up_cancels_its_request(server):
     with pytest.raises(openai.APITimeoutError):
         client(server, timeout=2).completions.create(model=PARKED, prompt="I will not wait")
@@ -195,6 +207,9 @@ def test_a_bad_key_is_401(server):
     assert raised.value.status_code == 401 and raised.value.code == "invalid_api_key"
     with pytest.raises(openai.AuthenticationError):
         client(server, key="not-a-key").models.list()
+    basic = requests.post(f"{server['url']}/v1/completions", json={"model": MODEL, "prompt": "x"},
+                          headers={"Authorization": "Basic dXNlcjpwYXNz"}, timeout=10)
+    assert basic.status_code == 401 and basic.json()["error"]["type"] == "authentication_error"
 
 
 def test_an_unknown_model_is_404(server):

@@ -249,10 +249,11 @@ def _open_text_stream(svc, answer: TextAnswer, request_id: str, client_socket):
                 yield from answer.chunks(texts)
                 return
             if last.kind in (waiting.DONE, waiting.GONE):
-                ended = True  # nothing left to cancel
                 failure = errors.GenerationFailed("The workers could not generate this request.")
             else:
+                waiting.cancel(svc, request_id, "text")  # before the client hears of it
                 failure = waiting.outcome_error(last.kind, svc.settings.openai_wait_seconds)
+            ended = True
             yield _data(_stream_error(failure))
         finally:
             listener.close()
