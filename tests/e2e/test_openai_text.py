@@ -201,6 +201,31 @@ def test_waiting_requests_hold_no_worker_process(server):
     assert _parked_worker_finds_nothing(server)
 
 
+def test_a_request_its_workers_fail_is_502(server):
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(lambda: requests.post(
+            f"{server['url']}/v1/chat/completions", json={"model": PARKED, "messages": [{"role": "user", "content": "fail me"}]},
+            timeout=60,
+        ))
+        faults = 0
+        deadline = time.monotonic() + 6
+        while faults < 3 and time.monotonic() < deadline:  # the horde marks a request faulted after 3 faults
+            job = requests.post(f"{server['url']}/api/v2/generate/text/pop", json={
+                "name": "parked-worker", "models": [PARKED], "bridge_agent": KOBOLD_BRIDGE, "max_length": 512,
+                "max_context_length": 4096,
+            }, headers={"apikey": server["owner"]}, timeout=10).json()
+            if job["id"]:
+                submitted = requests.post(f"{server['url']}/api/v2/generate/text/submit", headers={"apikey": server["owner"]},
+                                          json={"id": job["id"], "generation": "", "state": "faulted"}, timeout=10)
+                assert submitted.status_code == 200, submitted.text
+                faults += 1
+            else:
+                time.sleep(0.2)
+        answer = call.result()
+    assert faults == 3
+    assert answer.status_code == 502 and answer.json()["error"]["code"] == "GenerationFailed"
+
+
 def test_a_bad_key_is_401(server):
     with pytest.raises(openai.AuthenticationError) as raised:
         client(server, key="not-a-key").chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
