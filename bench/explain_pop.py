@@ -36,7 +36,7 @@ def _fill_alchemy(session, user, depth: int, rng: random.Random) -> None:
                                       width=512, height=512 * size, tiles=size, created=utcnow())
         session.add(interrogation)
         session.flush()
-        new = alchemy._form_request(rng.choice(ALCHEMY_FORMS), None, interrogation)
+        new = alchemy._form_request(rng.choice(ALCHEMY_FORMS), None, interrogation, None)
         engine.enqueue(session, user, new, request_id=str(uuid.uuid4()), worker_ids=[], worker_blacklist=False,
                        ipaddr="127.0.0.1", client_agent="explain", webhook=None, proxied_account=None,
                        downgraded=False, now=utcnow(), charge=False)
