@@ -41,7 +41,11 @@ def check_plans(session, profile) -> None:
     faster than the statistics, and looks a few pages long to the planner) and
     after an ANALYZE of the full queue: the heads by index, then those requests by primary
     key; never a whole queue walked. The statements are explained as the pop runs them."""
-    engine.plan_with_indexes(session)
+    with engine.planned_with_indexes(session):
+        check_plans_as_planned(session, profile)
+
+
+def check_plans_as_planned(session, profile) -> None:
     for analyzed in (False, True):
         if analyzed:
             session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
@@ -66,12 +70,13 @@ def test_candidate_queries_use_indexes(pg_app):
         worker = session.get(Worker, "11111111-1111-4111-8111-111111111111")
         profile = checkin.profile(worker, owner_id, True, ["Deliberate", "Lyriel"], {"bridge_agent": REGEN}, "image")
         check_plans(session, profile)
+        jit = session.execute(text("SHOW jit")).scalar()
         popped = engine.pop(session, image_jobs, profile, 1, utcnow())
         assert popped is not None and popped.request.models[0] in ("Deliberate", "Lyriel")
-        session.commit()
-        # The pop's planner setting ends with its transaction: the pooled connection's next
-        # user plans as usual.
+        # The planner settings last for the pop's choosing statements only: what the same
+        # transaction runs next (and a table without an index to use) is planned as usual.
         assert session.execute(text("SHOW enable_seqscan")).scalar() == "on"
+        assert session.execute(text("SHOW jit")).scalar() == jit
 
 
 def test_alchemy_candidate_queries_use_indexes(pg_app):
