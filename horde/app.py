@@ -23,6 +23,7 @@ from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
 from horde.services import Services, make_fetcher, make_store
+from horde.sibling import make_sibling
 from horde.settings import Settings
 from horde.web import install as install_web
 
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
         live=LiveWorkers(), callers=CallerCache(shared=cache), fetcher=make_fetcher(settings), rules=LiveRules(),
-        events=make_hub(settings.redis_url, settings.key_prefix, db.engine),
+        events=make_hub(settings.redis_url, settings.key_prefix, db.engine), sibling=make_sibling(settings, cache),
     )
     app.extensions["horde"].events.install(db.session_factory)
     serving.on_stop(app.extensions["horde"].events.wake_all)  # open streams end at shutdown
