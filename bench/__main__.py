@@ -2,8 +2,9 @@
 
 `python -m bench retention [--days 7] [--rate 100]` is a scenario of its own: the database's
 size over a simulated week (bench/retention.py). The others: async, pop, loop, check (default: all), slow_fetch (the loop with and
-without 20 slow source-image downloads in flight) and streams (the loop with and without
-1,000 open event streams, and the latency from a change to its event). Each starts its own server (gunicorn on
+without 20 slow source-image downloads in flight), streams (the loop with and without
+1,000 open event streams, and the latency from a change to its event) and openai (the loop
+with and without 200 OpenAI requests waiting for their results). Each starts its own server (gunicorn on
 a fresh PostgreSQL database, Redis, rate limits off, a requester without a concurrency
 limit) unless --url points at one that is already running and --requester/--owners give keys.
 """
@@ -39,6 +40,7 @@ except ImportError:
 from bench import filters as bench_filters
 from bench import load, scenarios
 from bench.slow_fetch import SlowDownloads
+from bench.openai_waits import Waiters, park_worker
 from bench.streams import Streams, park, probe_latency
 from bench.server import BenchServer
 
@@ -272,13 +274,71 @@ def scenario_streams(args) -> dict:
                 "latency": {op: result["latency"].get(op) for op in ("pop", "submit", "check", "async")},
                 "change_to_event": latency, **({"streams": held} if count else {}),
             })
-    quiet = [r["jobs_per_second"] for r in rounds if not r["open_streams"]]
-    loaded = [r["jobs_per_second"] for r in rounds if r["open_streams"]]
-    summary = {"scenario": f"{args.kind} full loop with {args.streams} open event streams vs none", "rounds": rounds,
-               "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2), "web_threads": args.stream_threads,
-               "server_workers": args.server_workers}
+    return alternated(f"{args.kind} full loop with {args.streams} open event streams vs none", rounds, "open_streams",
+                      web_threads=args.stream_threads, server_workers=args.server_workers)
+
+
+def alternated(name: str, rounds: list[dict], loaded_by: str, **figures) -> dict:
+    """The summary of rounds alternating without and with a load (`loaded_by` > 0): the ratio
+    of the loop's jobs per second with the load to without it, within one run."""
+    quiet = [r["jobs_per_second"] for r in rounds if not r[loaded_by]]
+    loaded = [r["jobs_per_second"] for r in rounds if r[loaded_by]]
+    summary = {"scenario": name, "rounds": rounds, "ratio": round(sum(loaded) / max(sum(quiet), 1e-9), 2), **figures}
     print(json.dumps(summary, indent=2), flush=True)
     return summary
+
+
+def _waiting_requests(database_url: str, username: str) -> int:
+    """A user's requests still queued and not cancelled (read from the database: the horde's
+    own figures are refreshed every minute)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT count(*) FROM requests r JOIN users u ON u.id = r.user_id "
+                "WHERE u.username = :name AND r.n > 0 AND NOT r.cancelled"
+            ), {"name": username}).scalar())
+    finally:
+        engine.dispose()
+
+
+OPENAI_CLIENT = "bench-openai-client"
+
+
+def scenario_openai(args) -> dict:
+    """The full loop without and with `--waiters` OpenAI requests waiting for their results,
+    alternated twice on one server (docs/serving.md, "OpenAI requests")."""
+    rounds = []
+    env = {"HORDE_WEB_THREADS": str(args.openai_threads), "HORDE_OPENAI_WAIT_SECONDS": "3600"}
+    with Run(args, **env) as run:
+        watcher = run.server.user(OPENAI_CLIENT, "--concurrency", "1000000")
+        park_worker(run.url, run.owners[0], run.kind)
+        # ABBA: the loop slows through a run on one server (its tables grow), so the order
+        # none, with, with, none keeps a steady drift out of the ratio.
+        for count in (0, args.waiters, args.waiters, 0):
+            if count:
+                with Waiters(run.url, watcher, run.kind, count) as waiters:
+                    client_cpu0 = load.process_cpu_seconds([waiters.pid()])
+                    before = waiters.summary()
+                    before["queued"] = _waiting_requests(run.server.database_url, OPENAI_CLIENT)
+                    result = scenario_loop(run)
+                    held = {**waiters.summary(), "still_waiting_at_start": before["still_waiting"], "queued_at_start": before["queued"]}
+                    held["client_cpu_cores"] = round((load.process_cpu_seconds([waiters.pid()]) - client_cpu0) / result["seconds"], 2)
+                time.sleep(3)  # the server notices the hang-ups and cancels the requests
+                held["queued_after_hang_up"] = _waiting_requests(run.server.database_url, OPENAI_CLIENT)
+            else:
+                result = scenario_loop(run)
+                held = {}
+            rounds.append({
+                "waiting_openai_requests": count, "jobs_per_second": result["jobs_per_second"],
+                "server_cpu_cores": result["server_cpu_cores"], "database_cpu_cores": result["database_cpu_cores"],
+                "latency": {op: result["latency"].get(op) for op in ("pop", "submit", "check", "async")},
+                **({"waiters": held} if count else {}),
+            })
+    return alternated(f"{args.kind} full loop with {args.waiters} waiting OpenAI requests vs none", rounds,
+                      "waiting_openai_requests", web_threads=args.openai_threads, server_workers=args.server_workers)
 
 
 def main() -> None:
@@ -301,6 +361,8 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=1000, help="open event streams (streams scenario)")
     parser.add_argument("--stream-threads", type=int, default=600, help="HORDE_WEB_THREADS of the streams scenario's server")
     parser.add_argument("--probes", type=int, default=20, help="change-to-event latency samples per round (streams)")
+    parser.add_argument("--waiters", type=int, default=200, help="OpenAI requests waiting at once (openai scenario)")
+    parser.add_argument("--openai-threads", type=int, default=128, help="HORDE_WEB_THREADS of the openai scenario's server")
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
     if "check" in args.scenarios and shutil.which("wrk") is None:
@@ -318,6 +380,8 @@ def main() -> None:
             results["results"].append(scenario_slow_fetch(args))
         elif name == "streams":
             results["results"].append(scenario_streams(args))
+        elif name == "openai":
+            results["results"].append(scenario_openai(args))
         else:
             with Run(args) as run:
                 results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))

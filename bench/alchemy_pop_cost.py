@@ -43,7 +43,7 @@ def _queue_forms(session, user, rng: random.Random, count: int) -> None:
                                       width=512, height=512 * tiles, tiles=tiles, created=utcnow())
         session.add(interrogation)
         session.flush()
-        engine.enqueue(session, user, alchemy._form_request(rng.choice(ALCHEMY_FORMS), None, interrogation),
+        engine.enqueue(session, user, alchemy._form_request(rng.choice(ALCHEMY_FORMS), None, interrogation, None),
                        request_id=str(uuid.uuid4()), worker_ids=[], worker_blacklist=False, ipaddr="127.0.0.1",
                        client_agent="bench", webhook=None, proxied_account=None, downgraded=False, now=utcnow(), charge=False)
 

@@ -75,20 +75,25 @@ def _stream_process(url: str, ids: list[str], ready, stop, counts) -> None:
     asyncio.run(main())
 
 
-class Streams:
-    def __init__(self, url: str, ids: list[str]):
+class ClientProcess:
+    """A process of its own holding many client connections (`target(*args, ready, stop,
+    counts)`): entered once they are open (`ready`), told to close them on exit (`stop`)."""
+
+    what = "client connections"
+
+    def __init__(self, target, *args, wanted: int):
         manager = multiprocessing.Manager()
         self.counts = manager.dict()
         self.ready = multiprocessing.Event()
         self.stop = multiprocessing.Event()
-        self.process = multiprocessing.Process(target=_stream_process, args=(url, ids, self.ready, self.stop, self.counts))
-        self.wanted = len(ids)
+        self.process = multiprocessing.Process(target=target, args=(*args, self.ready, self.stop, self.counts))
+        self.wanted = wanted
         self._manager = manager
 
-    def __enter__(self) -> "Streams":
+    def __enter__(self):
         self.process.start()
         if not self.ready.wait(120):
-            raise RuntimeError("the streams did not open in two minutes")
+            raise RuntimeError(f"the {self.what} did not open in two minutes")
         self.opened_at = time.monotonic()
         return self
 
@@ -100,6 +105,16 @@ class Streams:
 
     def pid(self) -> int:
         return self.process.pid
+
+    def summary(self) -> dict:
+        raise NotImplementedError
+
+
+class Streams(ClientProcess):
+    what = "streams"
+
+    def __init__(self, url: str, ids: list[str]):
+        super().__init__(_stream_process, url, ids, wanted=len(ids))
 
     def summary(self) -> dict:
         return {"wanted": self.wanted, "opened": self.counts.get("opened", 0), "still_open": self.counts.get("open", 0),

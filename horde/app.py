@@ -23,6 +23,7 @@ from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
 from horde.services import Services, make_fetcher, make_store
+from horde.sibling import make_sibling
 from horde.settings import Settings
 from horde.web import install as install_web
 
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["horde"] = Services(
         settings=settings, db=db, cache=cache, hasher=KeyHasher(settings.secret_key), store=make_store(settings),
         live=LiveWorkers(), callers=CallerCache(shared=cache), fetcher=make_fetcher(settings), rules=LiveRules(),
-        events=make_hub(settings.redis_url, settings.key_prefix, db.engine),
+        events=make_hub(settings.redis_url, settings.key_prefix, db.engine), sibling=make_sibling(settings, cache),
     )
     app.extensions["horde"].events.install(db.session_factory)
     serving.on_stop(app.extensions["horde"].events.wake_all)  # open streams end at shutdown
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     allow_methods = ", ".join(CORS_METHODS)
     allow_headers = ", ".join(CORS_ALLOW_HEADERS)
+    # OpenAI clients in browsers send their key as Authorization (the public horde's list has no such header).
+    openai_allow_headers = f"{allow_headers}, Authorization"
 
     def _start_timer():
         g.started = time.perf_counter()
@@ -129,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # clients of the public horde see, on every response (spec/api.md §1.2).
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = allow_methods
-        response.headers["Access-Control-Allow-Headers"] = allow_headers
+        response.headers["Access-Control-Allow-Headers"] = openai_allow_headers if request.path.startswith("/v1/") else allow_headers
         response.headers["Horde-Node"] = node
         response.headers["X-Content-Type-Options"] = "nosniff"
         if response.mimetype == "text/html":
@@ -155,7 +158,7 @@ class PagesOnlySessionInterface(SecureCookieSessionInterface):
     opening (verifying) a session cookie on every API request costs time for nothing."""
 
     def open_session(self, app, request):
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/v1/")):
             return None  # Flask then uses a null session
         return super().open_session(app, request)
 

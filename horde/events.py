@@ -28,7 +28,7 @@ import select
 import threading
 import time
 from collections import deque
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 log = logging.getLogger(__name__)
 NOTES = "horde_events"  # key of a session's pending messages in `session.info`
@@ -134,7 +134,37 @@ class Hub:
         self._thread = self._start_subscriber()
 
     def _start_subscriber(self) -> threading.Thread | None:
-        return None
+        """The thread that feeds `dispatch` from the transport; none for the in-process hub."""
+        if self._subscribe_once is None:
+            return None
+        thread = threading.Thread(target=self._keep_subscribed, name="horde-events", daemon=True)
+        thread.start()
+        return thread
+
+    # A transport's one subscription: connect, call `connected()`, then dispatch until the
+    # connection fails (it raises). None: nothing to subscribe to (one process).
+    _subscribe_once: Callable[[Callable[[], None]], None] | None = None
+    _transport = "in-process"
+
+    def _keep_subscribed(self) -> None:
+        """Subscribe again whenever the subscription is lost, waiting 0.2 s after a working one
+        and doubling up to 5 s while the transport stays down; one warning per outage (the
+        retries of the same outage are debug lines) and no traceback."""
+        pause = 0.2
+
+        def connected() -> None:
+            nonlocal pause
+            pause = 0.2
+
+        while True:
+            try:
+                self._subscribe_once(connected)
+            except Exception as exc:
+                log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG,
+                        "events: %s subscription lost (%s); subscribing again", self._transport, exc)
+            self.resets += 1
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     # --- publishing ----------------------------------------------------------------------
     def publish(self, topic: str, data: Any = None) -> None:
@@ -203,40 +233,24 @@ class RedisHub(Hub):
             self.resets += 1
             raise
 
-    def _start_subscriber(self) -> threading.Thread:
-        thread = threading.Thread(target=self._subscribe_forever, name="horde-events", daemon=True)
-        thread.start()
-        return thread
+    _transport = "Redis"
 
-    def _subscribe_forever(self) -> None:
+    def _subscribe_once(self, connected: Callable[[], None]) -> None:
         import redis
 
-        pause = 0.2
-        while True:
-            pubsub = None
-            try:
-                client = redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=5)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(self.channel)
-                pause = 0.2
-                while True:
-                    message = pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        decoded = _decode(message["data"])
-                        if decoded is not None:
-                            self.dispatch(*decoded)
-            except Exception as exc:
-                log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG,
-                        "events: Redis subscription lost (%s); resubscribing", exc)
-            finally:
-                if pubsub is not None:
-                    try:
-                        pubsub.close()
-                    except Exception:
-                        pass
-            self.resets += 1
-            time.sleep(pause)
-            pause = min(pause * 2, 5.0)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=5)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(self.channel)
+            connected()
+            while True:
+                message = pubsub.get_message(timeout=1.0)
+                if message is not None and message.get("type") == "message":
+                    decoded = _decode(message["data"])
+                    if decoded is not None:
+                        self.dispatch(*decoded)
+        finally:
+            _close_quietly(pubsub)
 
 
 class PostgresHub(Hub):
@@ -273,46 +287,37 @@ class PostgresHub(Hub):
         finally:
             raw.close()
 
-    def _start_subscriber(self) -> threading.Thread:
-        thread = threading.Thread(target=self._listen_forever, name="horde-events", daemon=True)
-        thread.start()
-        return thread
+    _transport = "PostgreSQL LISTEN"
 
-    def _listen_forever(self) -> None:
+    def _subscribe_once(self, connected: Callable[[], None]) -> None:
         import psycopg2
 
         args = self.engine.url.translate_connect_args(username="user", database="dbname")
-        pause = 0.2
-        while True:
-            connection = None
-            try:
-                connection = psycopg2.connect(connect_timeout=3, **args)
-                connection.autocommit = True
-                with connection.cursor() as cursor:
-                    cursor.execute(f"LISTEN {PG_CHANNEL}")
-                pause = 0.2
-                while True:
-                    if select.select([connection], [], [], 5.0) == ([], [], []):
-                        with connection.cursor() as cursor:  # a dead server is noticed here
-                            cursor.execute("SELECT 1")
-                        continue
-                    connection.poll()
-                    while connection.notifies:
-                        decoded = _decode(connection.notifies.pop(0).payload)
-                        if decoded is not None:
-                            self.dispatch(*decoded)
-            except Exception as exc:
-                log.log(logging.WARNING if pause <= 0.2 else logging.DEBUG,
-                        "events: PostgreSQL LISTEN connection lost (%s); listening again", exc)
-            finally:
-                if connection is not None:
-                    try:
-                        connection.close()
-                    except Exception:
-                        pass
-            self.resets += 1
-            time.sleep(pause)
-            pause = min(pause * 2, 5.0)
+        connection = psycopg2.connect(connect_timeout=3, **args)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {PG_CHANNEL}")
+            connected()
+            while True:
+                if select.select([connection], [], [], 5.0) == ([], [], []):
+                    with connection.cursor() as cursor:  # a dead server is noticed here
+                        cursor.execute("SELECT 1")
+                    continue
+                connection.poll()
+                while connection.notifies:
+                    decoded = _decode(connection.notifies.pop(0).payload)
+                    if decoded is not None:
+                        self.dispatch(*decoded)
+        finally:
+            _close_quietly(connection)
+
+
+def _close_quietly(resource) -> None:
+    try:
+        resource.close()
+    except Exception:  # already broken: the outage was logged once
+        pass
 
 
 def make_hub(redis_url: str, prefix: str, engine) -> Hub:

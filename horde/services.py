@@ -11,6 +11,7 @@ from horde.domain.accounts.apikeys import CallerCache, KeyHasher
 from horde.domain.moderation.live_rules import LiveRules
 from horde.domain.workers.live import LiveWorkers
 from horde.fetch import Fetcher
+from horde.sibling import SiblingHorde
 from horde.settings import Settings
 from horde.storage import LocalStore, ResultStore, S3Store
 
@@ -27,6 +28,7 @@ class Services:
     fetcher: Fetcher
     rules: LiveRules
     events: Hub = field(default_factory=Hub)  # what wakes event streams (horde/events.py)
+    sibling: SiblingHorde | None = None  # the other mode's horde, when HORDE_SIBLING_URL names one
 
 
 def make_store(settings: Settings) -> ResultStore:

@@ -74,6 +74,16 @@ def _positive(value: str, name: str) -> float:
     return number
 
 
+def _sibling_url(value: str, name: str) -> str:
+    url = value.strip().rstrip("/")
+    if url.endswith("/api"):
+        url = url[: -len("/api")]  # the base URL, as clients write AI_HORDE_URL or not
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise SettingsError(f"{name} must be the other horde's http(s) address, like http://text-horde:7001, not {value!r}")
+    return url
+
+
 def _seconds(value: str, name: str) -> float:
     seconds = _float(value, name)
     if not 0.5 <= seconds <= 86400:
@@ -144,7 +154,12 @@ class Settings:
     # life (EventSource reconnects with Last-Event-ID). A CA file trusted for webhooks (tests).
     stream_keepalive: float = 15.0
     stream_max_seconds: float = 1800.0
+    # The OpenAI-compatible routes (/v1): seconds a request may wait for its result before it
+    # is cancelled and answered with a timeout error.
+    openai_wait_seconds: float = 300.0
     webhook_ca_file: str = ""
+    # The other mode's horde (horde/sibling.py): cross-kind read-only questions are answered from it.
+    sibling_url: str = ""
     environment: str = "development"  # "production": HORDE_SECRET_KEY is required
     trusted_proxies: int = 0  # proxy hops in front of us whose X-Forwarded-* headers are believed
     log_level: str = "info"
@@ -202,7 +217,9 @@ class Settings:
             "fetch_deadline": ("HORDE_FETCH_DEADLINE", _float),
             "stream_keepalive": ("HORDE_STREAM_KEEPALIVE", _positive),
             "stream_max_seconds": ("HORDE_STREAM_MAX_SECONDS", _positive),
+            "openai_wait_seconds": ("HORDE_OPENAI_WAIT_SECONDS", _positive),
             "webhook_ca_file": ("HORDE_WEBHOOK_CA_FILE", _text),
+            "sibling_url": ("HORDE_SIBLING_URL", _sibling_url),
             "environment": ("HORDE_ENV", _text),
             "trusted_proxies": ("HORDE_TRUSTED_PROXIES", _hops),
             "log_level": ("HORDE_LOG_LEVEL", _text),

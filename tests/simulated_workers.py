@@ -37,6 +37,7 @@ class SimulatedWorker(threading.Thread):
         self._stop_event = threading.Event()
         self.delivered = 0
         self.errors: list[str] = []
+        self.cancelled_forms = 0  # alchemy forms whose interrogation was cancelled while we worked
         self._image = webp_bytes(64, 64)
 
     def stop(self) -> None:
@@ -70,6 +71,10 @@ class SimulatedWorker(threading.Thread):
         answer = self._post(path, body)
         if answer.status_code == 200:
             self.delivered += 1
+        elif path == "interrogate/submit" and answer.status_code == 400 and answer.json().get("rc") == "DuplicateGen":
+            # A form cancelled while it was worked on is answered DuplicateGen (spec api.md 3.13,
+            # behaviour: cancel turns processing forms CANCELLED); a real alchemist moves on.
+            self.cancelled_forms += 1
         else:
             self.errors.append(f"{path}: {answer.status_code} {answer.text[:300]}")
 

@@ -119,8 +119,8 @@ def free_port() -> int:
 class ServerProcess:
     """A real `horde serve` (gunicorn) process on a free port."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, extra_args: tuple[str, ...] = ()):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], workers: int = 2, extra_args: tuple[str, ...] = (), port: int | None = None):
+        self.port = port or free_port()
         self.env = {**os.environ, **env, "HORDE_PORT": str(self.port), "HORDE_HOST": "127.0.0.1"}
         self.workers = workers
         self.extra_args = extra_args

@@ -107,4 +107,7 @@ def install(app: Flask, settings: Settings) -> Api:
         api.add_namespace(namespace, path="/v2")
     api_errors.install(app, api, settings.mode)
     app.register_blueprint(blueprint)
+    from horde.api import openai  # the OpenAI-compatible routes on /v1 (their own error shape)
+
+    openai.install(app)
     return api

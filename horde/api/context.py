@@ -9,6 +9,7 @@ from horde.api.validation import missing_header
 from horde.db import utcnow
 from horde.domain.accounts import apikeys, sharedkeys
 from horde.models import User
+from horde import sibling
 from horde.services import Services
 
 APIKEY_HELP = "The API Key corresponding to a registered user."
@@ -20,6 +21,15 @@ def services() -> Services:
 
 def session() -> Session:
     return services().db.session()
+
+
+def sibling_answer(kind: str, route: str, **params: str):
+    """The sibling horde's answer to a question about the kind it serves and we do not
+    (horde/sibling.py); None without a sibling, for our own kind, or when asked by a sibling."""
+    svc = services()
+    if svc.sibling is None or kind == svc.settings.mode.value or request.headers.get(sibling.HEADER):
+        return None
+    return svc.sibling.get(route, **params)
 
 
 def client_ip() -> str:
@@ -36,7 +46,7 @@ def caller(required: bool = True, recent: bool = False) -> User | None:
     `recent=True` (the generation routes) accepts a snapshot up to a few seconds old."""
     if "caller" in g:
         return g.caller
-    api_key = request.headers.get("apikey")
+    api_key = sent_apikey()
     if not api_key:
         if required:
             raise missing_header("apikey", APIKEY_HELP)
@@ -50,8 +60,14 @@ def caller(required: bool = True, recent: bool = False) -> User | None:
     return user
 
 
+def sent_apikey() -> str | None:
+    """The caller's key: the `apikey` header, or what a route read elsewhere (the OpenAI
+    routes' `Authorization: Bearer`) and set as `g.apikey`."""
+    return g.get("apikey") or request.headers.get("apikey")
+
+
 def require_apikey() -> str:
-    api_key = request.headers.get("apikey")
+    api_key = sent_apikey()
     if not api_key:
         raise missing_header("apikey", APIKEY_HELP)
     return api_key

@@ -12,7 +12,7 @@ import hashlib
 
 import time
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_limiter import Limiter
 from limits.storage import Storage
 
@@ -32,7 +32,8 @@ def ip_method_path_key() -> str:
 
 
 def apikey_method_path_key() -> str:
-    key = request.headers.get("apikey", "")
+    # g.apikey: a key read from elsewhere than the header (the OpenAI routes' bearer token).
+    key = g.get("apikey") or request.headers.get("apikey", "")
     return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}|{request.method}|{request.path}"
 
 
@@ -58,6 +59,10 @@ ROUTE_LIMITS: dict[str, list[tuple]] = {
     "text_status": [("60 per minute", ip_method_path_key)],
     "text_pop": [("60 per second", ip_key)],
     "text_submit": [("60 per second", ip_key)],
+    # The OpenAI routes queue a native request each, under the native async limits.
+    "openai.chat_completions": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key), ("2 per second", apikey_method_path_key)],
+    "openai.completions": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key), ("2 per second", apikey_method_path_key)],
+    "openai.image_generations": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key), ("2 per second", apikey_method_path_key)],
     "sharedkeys": [("5 per minute", ip_method_path_key, ["PUT"])],
     "styles_image_list": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key)],
     "styles_image_examples": [("90 per minute", ip_method_path_key), ("2 per second", ip_method_path_key)],

@@ -56,7 +56,11 @@ def json_body() -> dict:
 
 def body(model: Model) -> dict:
     """The JSON body, validated against `model` (unknown extra keys are allowed)."""
-    data = json_body()
+    return checked(model, json_body())
+
+
+def checked(model: Model, data: dict) -> dict:
+    """`data` validated against `model` (a body built by the server, e.g. from an OpenAI one)."""
     found: dict[str, str] = {}
     for error in _validator(model).iter_errors(data):
         path = ".".join(str(p) for p in error.path)

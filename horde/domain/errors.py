@@ -624,3 +624,29 @@ class DatabaseUnavailable(HordeError):
 class TooManyPrompts(HordeError):
     status, rc = 429, "TooManyPrompts"
     message = "You have too many requests queued. Please wait for some to finish."
+
+
+# --- the OpenAI-compatible routes (horde/api/openai.py renders these in OpenAI's shape) ---
+class UnknownModel(NotFound):
+    rc, message = "UnknownModel", "The model does not exist on this horde."
+
+
+class NoWorkerForModel(HordeError):
+    """The model is known, or the request valid, but no online worker can serve it now."""
+
+    status, rc = 503, "NoAvailableWorker"
+    message = "No online worker can serve this request now. Try again later or choose another model."
+
+
+class GenerationTimedOut(HordeError):
+    """The request did not finish within the OpenAI routes' wait; it was cancelled."""
+
+    status, rc = 408, "GenerationTimedOut"
+    message = "The request did not finish in time and was cancelled."
+
+
+class GenerationFailed(HordeError):
+    """The workers failed the request (faulted), or it was cancelled from elsewhere."""
+
+    status, rc = 502, "GenerationFailed"
+    message = "The request failed before it finished."

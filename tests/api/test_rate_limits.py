@@ -73,6 +73,15 @@ LIMITS = [
     Limit("text_status", "GET", f"/api/v2/generate/text/status/{ID}", 60, 60, "ip+path", "/api/v2/generate/text/status/x", mode=Mode.TEXT),
     Limit("text_pop", "POST", "/api/v2/generate/text/pop", 60, 1, "ip", mode=Mode.TEXT),
     Limit("text_submit", "POST", "/api/v2/generate/text/submit", 60, 1, "ip", mode=Mode.TEXT),
+    Limit("openai.chat_completions", "POST", "/v1/chat/completions", 90, 60, "ip+path", spacing=0.5005, mode=Mode.TEXT),
+    Limit("openai.chat_completions", "POST", "/v1/chat/completions", 2, 1, "ip+path", mode=Mode.TEXT),
+    Limit("openai.chat_completions", "POST", "/v1/chat/completions", 2, 1, "apikey", mode=Mode.TEXT),
+    Limit("openai.completions", "POST", "/v1/completions", 90, 60, "ip+path", spacing=0.5005, mode=Mode.TEXT),
+    Limit("openai.completions", "POST", "/v1/completions", 2, 1, "ip+path", mode=Mode.TEXT),
+    Limit("openai.completions", "POST", "/v1/completions", 2, 1, "apikey", mode=Mode.TEXT),
+    Limit("openai.image_generations", "POST", "/v1/images/generations", 90, 60, "ip+path", spacing=0.5005),
+    Limit("openai.image_generations", "POST", "/v1/images/generations", 2, 1, "ip+path"),
+    Limit("openai.image_generations", "POST", "/v1/images/generations", 2, 1, "apikey"),
     Limit("sharedkeys", "PUT", "/api/v2/sharedkeys", 5, 60, "ip+path"),
     Limit("styles_image_list", "GET", "/api/v2/styles/image", 90, 60, "ip+path", spacing=0.5005),
     Limit("styles_image_list", "GET", "/api/v2/styles/image", 2, 1, "ip+path"),
@@ -162,7 +171,8 @@ class Caller:
         else:
             response = client.open(path, method=self.case.method, json={}, headers={"apikey": apikey}, environ_base=environ)
         if response.status_code == 429 and response.is_json:
-            assert response.get_json()["rc"] == "RateLimited"
+            body = response.get_json()  # the OpenAI routes (/v1) answer in OpenAI's error shape
+            assert (body["error"]["code"] if self.case.path.startswith("/v1/") else body["rc"]) == "RateLimited"
         return response.status_code
 
 

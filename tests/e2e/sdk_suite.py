@@ -37,6 +37,7 @@ ARTIFACTS = support.ROOT / "test-artifacts" / "horde-sdk"
 TEST_REQUIREMENTS = ("pytest==9.1.1", "pytest-asyncio==1.4.0", "pytest-xdist==3.8.0", "pytest-timeout==2.4.0")
 # No SDK test waits longer than this for our server (a hung test fails alone, with a report).
 TEST_TIMEOUT = 180
+RUN_TIMEOUT = 1200  # the longest a mode's whole run may take
 
 
 @contextmanager
@@ -167,8 +168,6 @@ FILES = {
 # and take its job before any simulated worker could (the public server's CI runs it this way).
 ROUNDTRIP = f"{API}test_ai_worker_roundtrip_api_calls.py"
 
-OTHER_KIND = ("needs its own issue: it asks one horde for live models or images of both kinds; "
-              "a horde of ours serves one kind (docs/design.md §1)")
 IMAGE_DOCUMENT = ("needs its own issue: it asks a text horde's Swagger document for the image routes "
                   "(/v2/generate/async, ModelGenerationInputStable); a horde of ours documents the routes it serves")
 EVERY_ROUTE = ("needs its own issue: it wants every route horde-sdk knows in one document: both modes, alchemy "
@@ -223,14 +222,9 @@ TEXT_ONLY = [
 EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "image": {
         f"{GENERATE}test_remix": ("skip", "the SDK skips it: 'This test is too slow to run in CI'"),
-        f"{STATUS}test_horde_status_models_all": ("xfail", OTHER_KIND),
-        f"{STATUS}test_horde_status_models_single_text": ("xfail", OTHER_KIND),
         f"{VALIDATE}test_all_ai_horde_model_defs_in_swagger_from_prod_swagger": ("xfail", EVERY_ROUTE),
     },
     "text": {
-        f"{STATS}test_get_image_stats_models": ("xfail", OTHER_KIND),
-        f"{STATUS}test_horde_status_models_all": ("xfail", OTHER_KIND),
-        f"{STATUS}test_horde_status_models_single_image": ("xfail", OTHER_KIND),
         f"{SWAGGER}test_get_swagger_doc": ("xfail", IMAGE_DOCUMENT),
         f"{VALIDATE}test_all_ai_horde_model_defs_in_swagger_from_prod_swagger": ("xfail", EVERY_ROUTE),
     },
@@ -261,6 +255,30 @@ def check_outcome(run: "SuiteRun", mode: str, name: str) -> None:
     assert outcome == wanted, f"{name}: {outcome}\n{run.messages.get(name, '')}"
 
 
+@dataclass
+class SiblingPair:
+    """The image and the text run's hordes, each other's sibling."""
+
+    ports: dict[str, int]
+    ready: dict[str, threading.Event] = field(default_factory=lambda: {m: threading.Event() for m in MODES})
+    done: dict[str, threading.Event] = field(default_factory=lambda: {m: threading.Event() for m in MODES})
+
+    @staticmethod
+    def other(mode: str) -> str:
+        return "text" if mode == "image" else "image"
+
+    def wait_until_ready(self, mode: str, timeout: float = 600) -> None:
+        """This mode's workers are online; wait for the sibling's (its live models are asked for)."""
+        self.ready[mode].set()
+        self.ready[self.other(mode)].wait(timeout)
+
+    def finished(self, mode: str, timeout: float = RUN_TIMEOUT) -> None:
+        """This mode's suite is done (or failed); keep serving the sibling until its suite is."""
+        self.ready[mode].set()  # a run that failed early must not hold the other one
+        self.done[mode].set()
+        self.done[self.other(mode)].wait(timeout)
+
+
 # --- one run per mode --------------------------------------------------------------------------
 IMAGE_MODEL = "Deliberate"  # what the SDK's tests ask for
 TEXT_MODEL = "koboldcpp/LLaMA2-13B-Psyfighter2"
@@ -284,17 +302,22 @@ def _wait_for_month_statistics(base_url: str, deadline: float = 60) -> None:
     raise AssertionError("the roundtrip's image never reached the month's statistics")
 
 
-def run_mode(mode: str, data_dir: Path) -> SuiteRun:
+def run_mode(mode: str, data_dir: Path, pair: "SiblingPair | None" = None) -> SuiteRun:
     """A fresh gunicorn horde of this mode on PostgreSQL (image: without Redis, so statistics
-    must agree across processes through the database; text: with Redis), rate limits off."""
+    must agree across processes through the database; text: with Redis), rate limits off.
+    With a pair, the two modes' hordes are each other's sibling (HORDE_SIBLING_URL), as one
+    horde serving both kinds: each suite starts once both have workers online, and each horde
+    stays up until both suites are done."""
     from tests.simulated_workers import SimulatedWorker
 
     sdk_source()
     extra = {"HORDE_MODE": mode, "HORDE_STATS_SECONDS": "1"}
     if mode == "image":
         extra["HORDE_REDIS_URL"] = ""
+    if pair is not None:
+        extra["HORDE_SIBLING_URL"] = f"http://127.0.0.1:{pair.ports[pair.other(mode)]}"
     env = support.migrated_server_env(f"horde_sdk_{mode}", data_dir, **extra)
-    server = support.ServerProcess(env, workers=2)
+    server = support.ServerProcess(env, workers=2, port=pair.ports[mode] if pair else None)
     workers: list[SimulatedWorker] = []
     total = SuiteRun()
     try:
@@ -312,8 +335,12 @@ def run_mode(mode: str, data_dir: Path) -> SuiteRun:
                        for i in range(2)]
         for worker in workers:
             worker.start()
+        if pair is not None:
+            pair.wait_until_ready(mode)
         total.merge(run_suite(server.url, developer, FILES[mode], mode, parallel=PARALLEL[mode]))
     finally:
+        if pair is not None:
+            pair.finished(mode)
         for worker in workers:
             worker.stop()
         server.stop()
@@ -352,10 +379,10 @@ def _result_path(mode: str) -> Path:
     return ARTIFACTS / f"result-{run_id()}-{mode}.json"
 
 
-def _run_and_record(mode: str) -> None:
+def _run_and_record(mode: str, pair: SiblingPair) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix=f"horde-sdk-suite-{mode}-"))
     try:
-        record = {"run": asdict(run_mode(mode, data_dir))}
+        record = {"run": asdict(run_mode(mode, data_dir, pair))}
     except pytest.skip.Exception as exc:
         record = {"skip": str(exc)}
     except BaseException as exc:  # noqa: BLE001 - reported by the test that reads it
@@ -375,9 +402,13 @@ def start_in_background() -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for old in ARTIFACTS.glob("result-*"):  # earlier sessions' results
             old.unlink(missing_ok=True)
+        ports: set[int] = set()
+        while len(ports) < len(MODES):
+            ports.add(support.free_port())
+        pair = SiblingPair(dict(zip(MODES, sorted(ports))))
         for mode in MODES:
             _result_path(mode).with_suffix(".started").write_text(str(os.getpid()))
-            thread = threading.Thread(target=_run_and_record, args=(mode,), name=f"horde-sdk-{mode}", daemon=True)
+            thread = threading.Thread(target=_run_and_record, args=(mode, pair), name=f"horde-sdk-{mode}", daemon=True)
             thread.start()
             _threads.append(thread)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 HORDE = Path(__file__).resolve().parents[2] / "horde"
 # Lowest first: a group may import from itself and from the groups before it.
-DOMAIN_GROUPS = ("moderation", "accounts", "workers", "queue", "status", "community")
+DOMAIN_GROUPS = ("moderation", "accounts", "workers", "queue", "status", "community", "openai")
 SHARED_LEAVES = {"errors", "model_reference", "profanity", "aliases", "events"}
 
 

@@ -103,3 +103,17 @@ def test_a_postgresql_driver_that_is_not_installed_is_named():
 def test_sqlite_urls_are_left_alone(tmp_path):
     url = f"sqlite:///{tmp_path}/x.db"
     assert Settings.from_env({"HORDE_DATABASE_URL": url}).effective_database_url == url
+
+
+@pytest.mark.parametrize(
+    "given,expected",
+    [("", ""), ("http://text-horde:7001", "http://text-horde:7001"), ("https://text.example/api/", "https://text.example")],
+)
+def test_the_sibling_horde_is_an_http_base_address(given, expected):
+    assert Settings.from_env({"HORDE_SIBLING_URL": given}).sibling_url == expected
+
+
+@pytest.mark.parametrize("given", ["text-horde:7001", "ftp://text-horde", "http://"])
+def test_a_sibling_address_that_is_not_http_is_refused(given):
+    with pytest.raises(SettingsError, match="HORDE_SIBLING_URL"):
+        Settings.from_env({"HORDE_SIBLING_URL": given})

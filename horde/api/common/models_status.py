@@ -8,7 +8,7 @@ from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from horde.api import validation
-from horde.api.context import services, session
+from horde.api.context import services, session, sibling_answer
 from horde.db import utcnow
 from horde.domain import errors
 from horde.domain.status import model_status
@@ -32,7 +32,9 @@ query.add_argument("model_state", location="args", default="all", help="known, c
 def _entries(kind: str) -> list[dict]:
     svc = services()
     if kind != svc.settings.mode.value:
-        return []  # this horde serves the other kind
+        # This horde serves the other kind: its sibling's models, if it has a sibling.
+        answer = sibling_answer(kind, "/v2/status/models", type=kind, model_state="all")
+        return answer if isinstance(answer, list) else []
     return model_status.listing(session(), svc, kind, utcnow())
 
 
@@ -61,4 +63,8 @@ class SingleModel(Resource):
         it so that no proxy turns it into a path separator) is found too."""
         kind = services().settings.mode.value
         names = {model_name, unquote(model_name)}
-        return [entry for entry in _entries(kind) if entry["name"] in names]
+        found = [entry for entry in _entries(kind) if entry["name"] in names]
+        if not found:  # perhaps a model of the sibling's kind
+            other = "text" if kind == "image" else "image"
+            found = [entry for entry in _entries(other) if entry.get("name") in names]
+        return found

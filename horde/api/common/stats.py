@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
-from horde.api.context import services, session
+from horde.api.context import services, session, sibling_answer
 from horde.db import utcnow
 from horde.domain import errors
 from horde.domain.queue import stats
@@ -32,6 +32,9 @@ class ImageTotals(Resource):
     @image_ns.response(200, "Success", img_totals)
     def get(self):
         """Images and pixelsteps per period."""
+        answer = sibling_answer("image", "/v2/stats/img/totals")
+        if isinstance(answer, dict):
+            return answer
         return stats.totals(_snapshot("image"), "images", "ps")
 
 
@@ -43,6 +46,9 @@ class ImageModels(Resource):
         state = request.args.get("model_state") or "known"
         if state not in ("known", "custom", "all"):
             raise errors.BadRequest("model_state must be 'known', 'custom' or 'all'.")
+        answer = sibling_answer("image", "/v2/stats/img/models", model_state=state)
+        if isinstance(answer, dict):
+            return answer
 
         def keep(model: str) -> bool:
             known = model_status.is_known("image", model)
@@ -56,6 +62,9 @@ class TextTotals(Resource):
     @text_ns.response(200, "Success", txt_totals)
     def get(self):
         """Text requests and tokens per period."""
+        answer = sibling_answer("text", "/v2/stats/text/totals")
+        if isinstance(answer, dict):
+            return answer
         return stats.totals(_snapshot("text"), "requests", "tokens")
 
 
@@ -64,4 +73,7 @@ class TextModels(Resource):
     @text_ns.response(200, "Success", text_models_model)
     def get(self):
         """Text requests per model per period."""
+        answer = sibling_answer("text", "/v2/stats/text/models")
+        if isinstance(answer, dict):
+            return answer
         return stats.per_model(_snapshot("text"), lambda model: True)

@@ -34,17 +34,23 @@ def _build(kind: str, body: dict, user):
     return text_requests.build(body, user_trusted=user.trusted)
 
 
-def queue_and_answer(kind: str, body: dict):
-    """Queue (or price) a validated request of either kind and answer as the public horde does:
-    the style first (it may carry the shared key that pays), then the payer, then the request."""
+def queue(kind: str, body: dict) -> generation.Queued:
+    """Queue (or price) a validated request of either kind as the public horde does: the style
+    first (it may carry the shared key that pays), then the payer, then the request. The
+    native async routes and the OpenAI routes both come here."""
     require_apikey()
     db = session()
     style = styles.apply(db, kind, body)
     who = requester(style.sharedkey_id if style else None, bool(body.get("allow_downgrade")))
-    result = generation.request_generation(
+    return generation.request_generation(
         db, services(), who.user, _build(kind, body, who.user), body, ipaddr=client_ip(), client_agent=client_agent(),
         now=utcnow(), sharedkey=who.key, style=style, downgraded=who.downgraded,
     )
+
+
+def queue_and_answer(kind: str, body: dict):
+    """The async routes' answer: the id and the price (or only the price, for a dry run)."""
+    result = queue(kind, body)
     if result.dry_run:
         return {"kudos": result.kudos}, 200
     body = {"id": result.request_id, "kudos": result.kudos}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType, SimpleNamespace
@@ -31,6 +33,7 @@ from sqlalchemy import (
     select,
     true,
     union_all,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -274,12 +277,35 @@ def _claim_statement_for(profile: WorkerProfile):
     return select(R).from_statement(row)
 
 
+# While the pop chooses its request, the planner reads tables through their indexes.
+# Statistics lag the queue: a queue that filled since its last ANALYZE (autovacuum's, taken
+# when it was empty) looks like a few pages, and reading its few candidates by primary key
+# then costs more, on paper, than walking the whole table. Only for those statements: with
+# seq scans off, any other statement that has no index to use is costed in the billions,
+# and JIT-compiled for it (jit_above_cost), so JIT is off meanwhile and both settings go
+# back to the server's defaults right after.
+_INDEXES_ONLY = text("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+_PLANNER_DEFAULTS = text("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL jit TO DEFAULT")
+
+
+@contextmanager
+def planned_with_indexes(session: Session) -> Iterator[None]:
+    """The pop's choosing statements run inside this (PostgreSQL): tests explain them in it."""
+    connection = session.connection()
+    connection.execute(_INDEXES_ONLY)
+    try:
+        yield
+    finally:
+        connection.execute(_PLANNER_DEFAULTS)
+
+
 def _claim_best(
     session: Session, profile: WorkerProfile, window: int, exclude: set[str], expiry: dt.datetime
 ) -> tuple[list[GenerationRequest], list[str]]:
-    """Two statements whose plans do not depend on table statistics: an index walk of the
-    heads of the served queues (`window` entries each), then those requests by primary key,
-    the best one claimed (`_claim_statement_for`). Returns it (if any) and the ids looked at."""
+    """Two statements whose plans do not depend on table statistics (`planned_with_indexes`):
+    an index walk of the heads of the served queues (`window` entries each), then those
+    requests by primary key, the best one claimed (`_claim_statement_for`). Returns it (if
+    any) and the ids looked at."""
     ids = [i for i in dict.fromkeys(session.scalars(_candidate_statement(profile, window))) if i not in exclude]
     if not ids:
         return [], ids
@@ -335,9 +361,10 @@ def pop(
     if postgres:
         # The heads of the queues first; a worker that can serve none of them looks deeper,
         # unless the first pass already saw every entry of its queues.
-        candidates, seen = _claim_best(session, profile, QUEUE_WINDOW, set(), now + lifetime)
-        if not candidates and look_deep and len(seen) >= QUEUE_WINDOW:
-            candidates, _ = _claim_best(session, profile, DEEP_WINDOW, set(seen), now + lifetime)
+        with planned_with_indexes(session):
+            candidates, seen = _claim_best(session, profile, QUEUE_WINDOW, set(), now + lifetime)
+            if not candidates and look_deep and len(seen) >= QUEUE_WINDOW:
+                candidates, _ = _claim_best(session, profile, DEEP_WINDOW, set(seen), now + lifetime)
         taken = 0 if profile.paused else 1
     else:
         eligible = matching.eligible(profile)

@@ -32,10 +32,11 @@ class LiveWorkers:
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[float, list[tuple[Worker, WorkerProfile]]]] = {}
 
-    def get(self, session: Session, kind: str, now: dt.datetime) -> list[tuple[Worker, WorkerProfile]]:
+    def get(self, session: Session, kind: str, now: dt.datetime, fresh: bool = False) -> list[tuple[Worker, WorkerProfile]]:
+        """`fresh`: read now, whatever the cache holds (before telling a client no worker is online)."""
         with self._lock:
             entry = self._cached.get(kind)
-            if entry and entry[0] > time.monotonic():
+            if entry and entry[0] > time.monotonic() and not fresh:
                 return entry[1]
         rows = session.execute(
             select(Worker, User.trusted)

@@ -29,9 +29,23 @@ def explain(session, statement) -> str:
     return "\n".join(session.execute(text("EXPLAIN " + sql)).scalars())
 
 
+def vacuum_empty_queue(app) -> None:
+    """What autovacuum does to a drained queue: its pages given back and its statistics
+    those of an empty table (whatever earlier tests left in it, the same state each run)."""
+    with app.extensions["horde"].db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE requests, request_models"))
+
+
 def check_plans(session, profile) -> None:
-    """Before any ANALYZE (a queue that grew faster than the statistics) and after: the heads
-    by index, then those requests by primary key; never a whole queue walked."""
+    """With the statistics of the empty queue (`vacuum_empty_queue`: the queue then grew
+    faster than the statistics, and looks a few pages long to the planner) and
+    after an ANALYZE of the full queue: the heads by index, then those requests by primary
+    key; never a whole queue walked. The statements are explained as the pop runs them."""
+    with engine.planned_with_indexes(session):
+        check_plans_as_planned(session, profile)
+
+
+def check_plans_as_planned(session, profile) -> None:
     for analyzed in (False, True):
         if analyzed:
             session.execute(text("ANALYZE requests")), session.execute(text("ANALYZE request_models"))
@@ -46,6 +60,7 @@ def check_plans(session, profile) -> None:
 def test_candidate_queries_use_indexes(pg_app):
     owner_id, _ = Users(pg_app).create("owner", trusted=True)
     svc = pg_app.extensions["horde"]
+    vacuum_empty_queue(pg_app)
     with svc.db.transaction() as session:
         fill(session, session.get(User, owner_id), 2000)
         worker = Worker(id="11111111-1111-4111-8111-111111111111", name="plan", name_lower="plan", worker_type="image",
@@ -55,8 +70,13 @@ def test_candidate_queries_use_indexes(pg_app):
         worker = session.get(Worker, "11111111-1111-4111-8111-111111111111")
         profile = checkin.profile(worker, owner_id, True, ["Deliberate", "Lyriel"], {"bridge_agent": REGEN}, "image")
         check_plans(session, profile)
+        jit = session.execute(text("SHOW jit")).scalar()
         popped = engine.pop(session, image_jobs, profile, 1, utcnow())
         assert popped is not None and popped.request.models[0] in ("Deliberate", "Lyriel")
+        # The planner settings last for the pop's choosing statements only: what the same
+        # transaction runs next (and a table without an index to use) is planned as usual.
+        assert session.execute(text("SHOW enable_seqscan")).scalar() == "on"
+        assert session.execute(text("SHOW jit")).scalar() == jit
 
 
 def test_alchemy_candidate_queries_use_indexes(pg_app):
@@ -68,6 +88,7 @@ def test_alchemy_candidate_queries_use_indexes(pg_app):
     svc = pg_app.extensions["horde"]
     forms = ["caption", "nsfw", "interrogation", "GFPGAN", "RealESRGAN_x4plus", "describe"]
     rng = random.Random(9)
+    vacuum_empty_queue(pg_app)
     with svc.db.transaction() as session:
         user = session.get(User, owner_id)
         for index in range(2000):
