@@ -390,3 +390,20 @@ def test_the_webhook_tells_the_reward_before_the_bridge_multiplier(app, loop, us
     with parties.db() as session:
         rows = [(row.job_id, row.kudos) for row in session.scalars(select(WebhookDelivery))]
     assert rows == [(job["id"], pytest.approx(K, abs=1e-9))]  # 36.04, not the 32.44 the worker earned
+
+
+def test_a_delivery_is_announced_to_the_request_and_the_requester(app, loop, users):
+    """The request's status stream and the requester's page hear of the delivery (not money,
+    but the same settlement transaction: mutation testing reaches it here)."""
+    parties = Parties(app, loop, users, owner_trusted=True)
+    parties.request()
+    job = parties.pop()
+    topics = {f"req:{parties.request_id}", f"user:{parties.requester_id}"}
+    with app.extensions["horde"].events.listen(*topics) as listener:
+        parties.deliver(job)
+        heard: set = set()
+        for _ in range(5):
+            heard |= {topic for topic, _ in listener.wait(2)}
+            if topics <= heard:
+                break
+    assert topics <= heard
