@@ -116,3 +116,30 @@ def test_a_transfer_may_fill_the_balance_to_the_ceiling_and_not_past_it(app, use
     refused = send(1)
     assert (refused.status_code, refused.get_json()["rc"]) == (400, "KudosAboveMaximum")
     assert books(app, target_id)["kudos"] == CEILING and books(app, source_id)["kudos"] == 900
+
+
+def test_an_admin_change_is_kept_to_the_cent(app, users):
+    """PUT /users/{id} takes any number of kudos; the ledger keeps cents (§2.1)."""
+    admin_id, admin = users.create("admin")
+    assert admin_id == 1  # the test settings' only admin is admin#1
+    target_id, _ = users.create("target", kudos=100)
+    answer = app.test_client().put(f"/api/v2/users/{target_id}", json={"kudos": 12.345678}, headers={"apikey": admin})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["new_kudos"] == 112.35
+    state = books(app, target_id)
+    assert (state["kudos"], state["admin"], state["events"]) == (approx(112.35), approx(112.35), approx(112.35))
+
+
+def test_the_room_below_the_ceiling(app, users):
+    empty_id, _ = users.create("empty", pseudonymous=False)  # 0 kudos: all of the ceiling is room
+    full_id, _ = users.create("nearly-full", kudos=CEILING - 100)
+    with app.extensions["horde"].db.session_factory() as session:
+        assert ledger.room_below_ceiling(session, empty_id) == CEILING
+        assert ledger.room_below_ceiling(session, full_id) == 100
+
+
+def test_an_unknown_column_change_is_refused(app, users):
+    user_id, _ = users.create("someone", kudos=30)
+    with app.extensions["horde"].db.session_factory() as session:
+        with pytest.raises(ValueError, match="^unknown change 'times' of fulfilled_image$"):
+            ledger.apply_to_balance(session, user_id, 1.0, "accumulated", 14, {"fulfilled_image": ("times", 2)})
