@@ -143,3 +143,34 @@ def test_an_unknown_column_change_is_refused(app, users):
     with app.extensions["horde"].db.session_factory() as session:
         with pytest.raises(ValueError, match="^unknown change 'times' of fulfilled_image$"):
             ledger.apply_to_balance(session, user_id, 1.0, "accumulated", 14, {"fulfilled_image": ("times", 2)})
+
+
+def test_holds_take_what_is_available_and_releases_give_back_exactly(app, users):
+    """§2.8: available = balance - floor - holds; a hold is all or nothing, on one user;
+    a release gives back what it names, down to 0 and never below."""
+    from horde.models import ANONYMOUS_USER_ID
+
+    oauth_id, _ = users.create("oauth", kudos=125, pseudonymous=False)  # floor 25: 100 available
+    pseudo_id, _ = users.create("pseudo", kudos=114)  # floor 14: 100 available
+    db = app.extensions["horde"].db
+
+    def held() -> tuple[float, float]:
+        with db.session_factory() as session:
+            return session.get(User, oauth_id).kudos_reserved, session.get(User, pseudo_id).kudos_reserved
+
+    with db.transaction() as session:
+        assert ledger.hold(session, oauth_id, 100.01) is False
+        assert ledger.hold(session, oauth_id, 100) is True  # exactly what is available
+        assert ledger.hold(session, oauth_id, 0.01) is False  # nothing left
+        assert ledger.hold(session, pseudo_id, 60) is True
+        assert ledger.hold(session, ANONYMOUS_USER_ID, 1) is False  # the anonymous account holds nothing
+    assert held() == (100, 60)
+    with db.transaction() as session:
+        ledger.release(session, oauth_id, 0.5)
+        ledger.release(session, pseudo_id, 59)
+    assert held() == (approx(99.5), approx(1))
+    with db.transaction() as session:
+        ledger.release(session, oauth_id, 200)  # more than held: down to 0
+        ledger.release(session, pseudo_id, 1)
+    assert held() == (0, 0)
+    assert (books(app, oauth_id)["kudos"], books(app, pseudo_id)["kudos"]) == (125, 114)  # holds move no kudos
