@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 
 from horde.db import utcnow
 from horde.domain.queue import maintenance
-from horde.models import ANONYMOUS_USER_ID, GenerationRequest, KudosEvent, Team, User, Worker
+from horde.models import ANONYMOUS_USER_ID, GenerationRequest, KudosEvent, SharedKey, Team, User, WebhookDelivery, Worker
 from tests.imaging import REGEN, webp_bytes
 
 START = 100.0
@@ -367,3 +367,43 @@ def test_a_delivery_never_shortens_the_request_s_life(app, loop, users, clock):
     clock.advance(600)
     parties.deliver(job)
     assert parties.state()["request"]["expiry"] == handed_out + dt.timedelta(minutes=60)
+
+
+def test_a_request_through_a_shared_key_draws_the_tax_and_the_burn_from_its_budget(app, loop, users):
+    """§2.6: the shared key is charged what its owner pays: the tax, then burn(K) = 37.04."""
+    parties = Parties(app, loop, users, owner_trusted=True)
+    made = loop.client.put("/api/v2/sharedkeys", json={"kudos": 500}, headers={"apikey": parties.requester})
+    assert made.status_code == 200, made.get_json()
+    parties.request_id = loop.request(made.get_json()["id"], **REQUEST).get_json()["id"]
+    parties.deliver(parties.pop())
+    with parties.db() as session:
+        key = session.get(SharedKey, made.get_json()["id"])
+        assert (key.kudos, key.utilized) == (pytest.approx(500 - TAX - BURN, abs=1e-9), pytest.approx(TAX + BURN, abs=1e-9))
+    assert parties.state()["requester"] == pytest.approx(START - TAX - BURN)
+
+
+def test_the_webhook_tells_the_reward_before_the_bridge_multiplier(app, loop, users):
+    parties = Parties(app, loop, users, owner_trusted=True)
+    parties.request(webhook="https://hooks.example/done")
+    job = parties.pop()
+    parties.deliver(job)
+    with parties.db() as session:
+        rows = [(row.job_id, row.kudos) for row in session.scalars(select(WebhookDelivery))]
+    assert rows == [(job["id"], pytest.approx(K, abs=1e-9))]  # 36.04, not the 32.44 the worker earned
+
+
+def test_a_delivery_is_announced_to_the_request_and_the_requester(app, loop, users):
+    """The request's status stream and the requester's page hear of the delivery (not money,
+    but the same settlement transaction: mutation testing reaches it here)."""
+    parties = Parties(app, loop, users, owner_trusted=True)
+    parties.request()
+    job = parties.pop()
+    topics = {f"req:{parties.request_id}", f"user:{parties.requester_id}"}
+    with app.extensions["horde"].events.listen(*topics) as listener:
+        parties.deliver(job)
+        heard: set = set()
+        for _ in range(5):
+            heard |= {topic for topic, _ in listener.wait(2)}
+            if topics <= heard:
+                break
+    assert topics <= heard
