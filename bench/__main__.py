@@ -245,14 +245,15 @@ def scenario_slow_fetch(args) -> dict:
 
 
 def scenario_streams(args) -> dict:
-    """The full loop without and with `--streams` open event streams, alternated twice on one
-    server (every round with the same thread count), and the latency from a change to its
-    event measured meanwhile (docs/serving.md)."""
+    """The full loop without and with `--streams` open event streams, alternated ABBA on one
+    server (every round with the same thread count; the loop slows through a run as its tables
+    grow, and ABBA cancels that drift), and the latency from a change to its event measured
+    meanwhile (docs/serving.md)."""
     rounds = []
     with Run(args, HORDE_WEB_THREADS=str(args.stream_threads)) as run:
         watcher = run.server.user("bench-watcher", "--concurrency", "1000000")
         ids = park(run.url, watcher, args.streams)
-        for count in (0, args.streams, 0, args.streams):
+        for count in (0, args.streams, args.streams, 0):
             latency: dict = {}
             probe = threading.Thread(target=lambda: latency.update(probe_latency(run.url, watcher, args.probes)))
             if count:
