@@ -3,8 +3,9 @@
 `python -m bench retention [--days 7] [--rate 100]` is a scenario of its own: the database's
 size over a simulated week (bench/retention.py). The others: async, pop, loop, check (default: all), slow_fetch (the loop with and
 without 20 slow source-image downloads in flight), streams (the loop with and without
-1,000 open event streams, and the latency from a change to its event) and openai (the loop
-with and without 200 OpenAI requests waiting for their results). Each starts its own server (gunicorn on
+1,000 open event streams, and the latency from a change to its event), openai (the loop
+with and without 200 OpenAI requests waiting for their results) and ceiling (polling rates as
+a share of a bare Flask app's under the same gunicorn settings, bench/ceiling_app.py). Each starts its own server (gunicorn on
 a fresh PostgreSQL database, Redis, rate limits off, a requester without a concurrency
 limit) unless --url points at one that is already running and --requester/--owners give keys.
 """
@@ -12,6 +13,7 @@ limit) unless --url points at one that is already running and --requester/--owne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -23,6 +25,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 if __name__ == "__main__" and sys.argv[1:2] == ["retention"]:
     # In process, no server and no simulated clients (so no aiohttp): bench/retention.py.
@@ -42,7 +46,7 @@ from bench import load, scenarios
 from bench.slow_fetch import SlowDownloads
 from bench.openai_waits import Waiters, park_worker
 from bench.streams import Streams, park, probe_latency
-from bench.server import BenchServer
+from bench.server import BenchServer, CeilingServer
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,6 +85,11 @@ class CpuUse:
         return CpuUse(self.app - other.app, self.services - other.services)
 
 
+def cpu_use(server: BenchServer) -> CpuUse:
+    services = subprocess.run(["pgrep", "-x", "postgres|redis-server"], capture_output=True, text=True).stdout.split()
+    return CpuUse(load.process_cpu_seconds(server.pids()), load.process_cpu_seconds([int(p) for p in services]))
+
+
 class Run:
     def __init__(self, args, **env: str):
         self.args = args
@@ -114,8 +123,7 @@ class Run:
         return self.server.url
 
     def server_cpu(self) -> "CpuUse":
-        services = subprocess.run(["pgrep", "-x", "postgres|redis-server"], capture_output=True, text=True).stdout.split()
-        return CpuUse(load.process_cpu_seconds(self.server.pids()), load.process_cpu_seconds([int(p) for p in services]))
+        return cpu_use(self.server)
 
     def fill(self, depth: int) -> list[str]:
         """Queue `depth` requests (through the API)."""
@@ -188,36 +196,96 @@ def scenario_loop(run: Run) -> dict:
     )
 
 
-def scenario_check(run: Run) -> dict:
-    ids = run.fill(1000)
-    ids_file = Path(tempfile.mkstemp(suffix=".txt")[1])
-    ids_file.write_text("\n".join(ids))
-    path = "/api/v2/generate/text/status/" if run.kind == "text" else "/api/v2/generate/check/"
-    env = {**os.environ, "HORDE_BENCH_IDS": str(ids_file), "HORDE_BENCH_PATH": path}
-    cpu0 = run.server_cpu()
-    import resource
+def ids_file(ids: list[str]) -> str:
+    """The request ids for bench/check.lua, one a line, in a temporary file."""
+    path = Path(tempfile.mkstemp(suffix=".txt")[1])
+    path.write_text("\n".join(ids))
+    return str(path)
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    out = subprocess.run(
-        ["wrk", "-t", "2", "-c", "32", "-d", f"{int(run.args.seconds)}s", "--latency", "-s", str(HERE / "check.lua"), run.url],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout
-    wall = time.perf_counter() - started
-    used = run.server_cpu() - cpu0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    harness = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    rps = float(out.split("Requests/sec:")[1].split()[0])
-    non_2xx = int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0
-    latency = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip().startswith(("50%", "90%", "99%"))}
+
+def poll_path(kind: str, route: str = "check") -> str:
+    if kind == "text":
+        return "/api/v2/generate/text/status/"
+    return f"/api/v2/generate/{route}/"
+
+
+def polled(server_cpu, url: str, path: str, ids: str, seconds: float) -> dict:
+    """wrk polling `path` for `seconds`, with the CPU the server used meanwhile (`server_cpu()`)."""
+    cpu0 = server_cpu()
+    out = load.wrk(url, path, ids, seconds, str(HERE / "check.lua"))
+    used = server_cpu() - cpu0
+    return {**out, "server_cpu_cores": round(used.app / out["wall"], 2), "database_cpu_cores": round(used.services / out["wall"], 2)}
+
+
+def scenario_check(run: Run) -> dict:
+    out = polled(run.server_cpu, run.url, poll_path(run.kind), ids_file(run.fill(1000)), run.args.seconds)
     result = {
         "scenario": f"{run.kind} {'status' if run.kind == 'text' else 'check'} polling (wrk, 32 connections)",
-        "seconds": round(wall, 1), "requests_per_second": rps, "non_2xx": non_2xx, "latency": latency,
-        "harness_cpu_cores": round(harness / wall, 2), "server_cpu_cores": round(used.app / wall, 2),
-        "database_cpu_cores": round(used.services / wall, 2),
+        "seconds": round(out["wall"], 1), **{k: out[k] for k in ("requests_per_second", "non_2xx", "latency", "harness_cpu_cores",
+                                                                   "server_cpu_cores", "database_cpu_cores")},
     }
     print(json.dumps(result, indent=2), flush=True)
     return result
+
+
+# What each polling route must reach, as a share of the bare app's rate in the same run (issue 18).
+CEILING_TARGETS = {"image check": 0.60, "image status": 0.40, "text status": 0.60}
+
+
+def scenario_ceiling(args) -> dict:
+    """The bare Flask app (bench/ceiling_app.py, under `horde serve`'s gunicorn settings) and
+    image check, image status and text status polled by wrk, alternated `--ceiling-rounds`
+    times in one run on servers that all stay up, each target for `--seconds` a round: the
+    rates and each route's ratio to the ceiling's (sums over the rounds)."""
+    started_load = os.getloadavg()
+    with contextlib.ExitStack() as stack:
+        image = stack.enter_context(Run(argparse.Namespace(**{**vars(args), "kind": "image"})))
+        text = stack.enter_context(Run(argparse.Namespace(**{**vars(args), "kind": "text", "port": args.port + 1})))
+        # The ceiling runs under horde's core slot (docs/serving.md: part of the serving
+        # model); the same app without it shows what the slot itself costs.
+        servers = {name: CeilingServer(args.server_workers, port, Path(tempfile.mkdtemp(prefix="horde-ceiling-")), core_slot=slot)
+                   for name, port, slot in (("ceiling", args.port + 2, True), ("bare app without core slot", args.port + 3, False))}
+        for server in servers.values():
+            stack.callback(server.stop)
+            server.start()
+        image_ids, text_ids = ids_file(image.fill(1000)), ids_file(text.fill(1000))
+        # name: (server, path, ids); the ceiling answers any id, polled like check.
+        targets = {
+            "ceiling": (servers["ceiling"], poll_path("image"), image_ids),
+            "image check": (image.server, poll_path("image"), image_ids),
+            "image status": (image.server, poll_path("image", "status"), image_ids),
+            "text status": (text.server, poll_path("text"), text_ids),
+            "bare app without core slot": (servers["bare app without core slot"], poll_path("image"), image_ids),
+        }
+        figures: dict[str, dict] = {}
+        for name, (server, path, ids) in targets.items():
+            first_id = Path(ids).read_text().split("\n", 1)[0]
+            body = requests.get(f"{server.url}{path}{first_id}", timeout=10).content
+            # Warm-up: connections, caches and the gc freeze after the first 500 requests.
+            load.wrk(server.url, path, ids, 2, str(HERE / "check.lua"))
+            figures[name] = {"body_bytes": len(body), "rounds": []}
+        for _ in range(args.ceiling_rounds):
+            for name, (server, path, ids) in targets.items():
+                out = polled(lambda server=server: cpu_use(server), server.url, path, ids, args.seconds)
+                per_request = 1000 / max(out["requests"], 1)
+                figures[name]["rounds"].append({
+                    "requests_per_second": out["requests_per_second"], "non_2xx": out["non_2xx"], "latency": out["latency"],
+                    "server_cpu_cores": out["server_cpu_cores"], "database_cpu_cores": out["database_cpu_cores"],
+                    "server_cpu_ms_per_request": round(out["server_cpu_cores"] * out["wall"] * per_request, 3),
+                    "harness_cpu_cores": out["harness_cpu_cores"],
+                })
+    ceiling_rate = sum(r["requests_per_second"] for r in figures["ceiling"]["rounds"])
+    for name, figure in figures.items():
+        figure["ratio_to_ceiling"] = round(sum(r["requests_per_second"] for r in figure["rounds"]) / max(ceiling_rate, 1e-9), 3)
+        if name in CEILING_TARGETS:
+            figure["target"] = CEILING_TARGETS[name]
+            figure["met"] = figure["ratio_to_ceiling"] >= CEILING_TARGETS[name]
+    summary = {"scenario": "polling vs a bare Flask app under the same gunicorn settings (wrk, 2 threads, 32 connections)",
+               "seconds_per_round": args.seconds, "rounds": args.ceiling_rounds, "server_workers": args.server_workers,
+               "load_average_before": [round(x, 2) for x in started_load],
+               "load_average_after": [round(x, 2) for x in os.getloadavg()], "targets": figures}
+    print(json.dumps(summary, indent=2), flush=True)
+    return summary
 
 
 def scenario_slow_fetch(args) -> dict:
@@ -364,9 +432,10 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=20, help="change-to-event latency samples per round (streams)")
     parser.add_argument("--waiters", type=int, default=200, help="OpenAI requests waiting at once (openai scenario)")
     parser.add_argument("--openai-threads", type=int, default=128, help="HORDE_WEB_THREADS of the openai scenario's server")
+    parser.add_argument("--ceiling-rounds", type=int, default=2, help="rounds of the ceiling scenario (each polls every target)")
     parser.add_argument("--output", default=str(HERE / "results"))
     args = parser.parse_args()
-    if "check" in args.scenarios and shutil.which("wrk") is None:
+    if {"check", "ceiling"} & set(args.scenarios) and shutil.which("wrk") is None:
         parser.error("the check scenario drives wrk, which is not installed (Debian: apt-get install wrk); "
                      "leave `check` out to run the others")
     results = {"machine": machine(), "kind": args.kind, "filters": args.filters, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "results": []}
@@ -383,6 +452,8 @@ def main() -> None:
             results["results"].append(scenario_streams(args))
         elif name == "openai":
             results["results"].append(scenario_openai(args))
+        elif name == "ceiling":
+            results["results"].append(scenario_ceiling(args))
         else:
             with Run(args) as run:
                 results["results"].append({"async": scenario_async, "loop": scenario_loop, "check": scenario_check}[name](run))

@@ -152,3 +152,28 @@ def process_cpu_seconds(pids: list[int]) -> float:
         except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def wrk(url: str, path: str, ids_file: str, seconds: float, script: str) -> dict:
+    """`wrk -t 2 -c 32` for `seconds` on `path` + a random id of `ids_file` (bench/check.lua):
+    requests per second, non-2xx answers, latency percentiles, and wrk's own CPU (the harness)."""
+    import subprocess
+
+    env = {**os.environ, "HORDE_BENCH_IDS": ids_file, "HORDE_BENCH_PATH": path}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", "32", "-d", f"{int(seconds)}s", "--latency", "-s", script, url],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    harness = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "wall": wall,
+        "requests_per_second": float(out.split("Requests/sec:")[1].split()[0]),
+        "requests": int(out.split(" requests in ")[0].split()[-1]),
+        "non_2xx": int(out.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in out else 0,
+        "latency": {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip().startswith(("50%", "90%", "99%"))},
+        "harness_cpu_cores": round(harness / wall, 2),
+    }

@@ -86,16 +86,17 @@ class BenchServer:
     def start(self) -> "BenchServer":
         _admin(f'CREATE DATABASE "{self.name}"')
         self.cli("db", "upgrade")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "horde.cli", "serve"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-        )
+        return self._launch([sys.executable, "-m", "horde.cli", "serve"], "/api/v2/status/heartbeat")
+
+    def _launch(self, command: list[str], ready_path: str) -> "BenchServer":
+        self.proc = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         for _ in range(300):
             try:
-                if requests.get(f"{self.url}/api/v2/status/heartbeat", timeout=1).ok:
+                if requests.get(f"{self.url}{ready_path}", timeout=1).ok:
                     return self
             except requests.RequestException:
                 time.sleep(0.1)
-        raise RuntimeError("bench server did not start")
+        raise RuntimeError(f"bench server did not start: {' '.join(command)}")
 
     def pids(self) -> list[int]:
         if self.proc is None:
@@ -104,7 +105,28 @@ class BenchServer:
         return [self.proc.pid, *map(int, children)]
 
     def stop(self) -> None:
+        self._terminate()
+        _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def _terminate(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(30)
-        _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+class CeilingServer(BenchServer):
+    """bench/ceiling_app.py under gunicorn with `horde serve`'s own configuration
+    (horde.gunicorn_conf, read from the same HORDE_* variables as a BenchServer's), without
+    the scheduler. Its database URL only shapes the settings as for PostgreSQL (one core
+    slot per process); the app never connects."""
+
+    def __init__(self, workers: int, port: int, data_dir: Path, core_slot: bool = True):
+        super().__init__(workers, port, data_dir, HORDE_MODE="image", HORDE_RUN_JOBS="false",
+                         HORDE_BENCH_CEILING_SLOT="1" if core_slot else "0")
+
+    def start(self) -> "CeilingServer":
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:horde.gunicorn_conf", "bench.ceiling_app:app"]
+        return self._launch(command, "/api/v2/generate/check/ready")
+
+    def stop(self) -> None:
+        self._terminate()  # no database to drop
