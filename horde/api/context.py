@@ -29,6 +29,7 @@ def sibling_answer(kind: str, route: str, **params: str):
     svc = services()
     if svc.sibling is None or kind == svc.settings.mode.value or request.headers.get(sibling.HEADER):
         return None
+    svc.db.remove()  # no database connection held while the sibling is asked (docs/serving.md)
     return svc.sibling.get(route, **params)
 
 

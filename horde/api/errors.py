@@ -38,15 +38,20 @@ def json_response(body: dict, status: int, headers: dict | None = None) -> Respo
     return response
 
 
+def mode_not_served(served: Mode, owner: Mode) -> errors.ModeNotServed:
+    """A route of the other mode asked of this horde (the native routes and /v1 alike)."""
+    return errors.ModeNotServed(
+        f"This horde serves {served.description} ({served.value} mode); "
+        f"{owner.value} routes such as {request.path} are not available here."
+    )
+
+
 def _from_http(exc: HTTPException, served: Mode) -> errors.HordeError:
     status = exc.code or 500
     if status == 404:
         owner = mode_owning_path(request.path)
         if owner is not None and owner is not served:
-            return errors.ModeNotServed(
-                f"This horde serves {served.description} ({served.value} mode); "
-                f"{owner.value} routes such as {request.path} are not available here."
-            )
+            return mode_not_served(served, owner)
         return errors.NotFound()
     if status == 429:
         return errors.RateLimited(f"Rate limit exceeded: {exc.description}")

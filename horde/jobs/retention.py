@@ -47,8 +47,8 @@ class RetentionJob:
 
 
 JOBS = (
-    RetentionJob("expire-requests", 30.0, (lambda s, svc, now: maintenance.expire_requests(s, svc, now),)),
-    RetentionJob("expire-interrogations", 60.0, (lambda s, svc, now: alchemy.expire_interrogations(s, svc, now),)),
+    RetentionJob("expire-requests", 30.0, (maintenance.expire_requests,)),
+    RetentionJob("expire-interrogations", 60.0, (alchemy.expire_interrogations,)),
     RetentionJob("prune-generation-stats", 60.0, (_generation_stats,)),
     RetentionJob(
         "roll-up-kudos-events", 60.0,

@@ -86,9 +86,7 @@ def _bearer_key() -> None:
 def _served(mode: Mode) -> None:
     served = services().settings.mode
     if served is not mode:
-        raise errors.ModeNotServed(
-            f"This horde serves {served.description} ({served.value} mode); {request.path} is not available here."
-        )
+        raise api_errors.mode_not_served(served, mode)
 
 
 def _kind() -> str:
